@@ -1,0 +1,14 @@
+"""ctl-reid: video re-identification for fast-reid, with CTL as its flagship method.
+
+Importing the package applies the compatibility fixes (before torchvision or
+fastreid is imported) and registers the plugin's datasets, backbones, heads and
+meta-architectures into fast-reid's registries.
+"""
+from . import compat
+
+compat.apply()
+
+from .config import add_plugin_config  # noqa: E402
+from . import data, modeling  # noqa: E402,F401
+
+__all__ = ["add_plugin_config"]

@@ -1,0 +1,272 @@
+"""Every fix that fastreid 1.4.0 and the PyPI torchvision need on today's torch.
+
+`apply()` runs once, on `import ctl_plugin`, before torchvision or fastreid is
+imported. Each fix is one function that repairs exactly one breakage and is
+tested on its own (tests/test_compat.py). On a CUDA machine the GPU code paths
+of fast-reid (DataLoaderX, GPU faiss re-ranking, NCCL DDP) stay as they are.
+"""
+import collections
+import collections.abc
+import glob
+import importlib.util
+import logging
+import os
+import sys
+import time
+import types
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+_APPLIED = False
+_TORCHVISION_LIB = None  # keeps the torch.library fragment alive
+
+
+def torchvision_ops_missing() -> bool:
+    """True when torchvision's C++ extension cannot be loaded on this torch.
+
+    Every PyPI torchvision for Linux is a CUDA build whose `_C.so` needs
+    `libtorch_cuda.so`; on a CPU torch it fails to load and `import torchvision`
+    then dies in `_meta_registrations` on `torchvision::nms`.
+    """
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    libs = glob.glob(os.path.join(spec.submodule_search_locations[0], "_C*.so"))
+    if not libs:
+        return True
+    try:
+        torch.ops.load_library(libs[0])
+    except (OSError, RuntimeError):
+        return True
+    return False
+
+
+def fix_torchvision_op_schemas():
+    """Declare the `torchvision::nms`/`qnms` schemas when the C++ ops can't load.
+
+    torchvision then imports in pure Python: transforms and models work, C++ ops
+    (nms, roi_align, decode_jpeg) raise if called. fast-reid uses none of them.
+    """
+    global _TORCHVISION_LIB
+    if "torchvision" in sys.modules or not torchvision_ops_missing():
+        return False
+    try:
+        torch.ops.torchvision.nms.default  # already declared (e.g. applied twice)
+        return False
+    except (AttributeError, RuntimeError):
+        pass
+    _TORCHVISION_LIB = torch.library.Library("torchvision", "DEF")
+    _TORCHVISION_LIB.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    _TORCHVISION_LIB.define(
+        "qnms(Tensor dets, Tensor scores, float iou_threshold, float scale, int zero_point) -> Tensor")
+    return True
+
+
+def fix_torch_six():
+    """`from torch._six import string_classes` (fastreid/data/build.py); removed in torch 2.0."""
+    if "torch._six" in sys.modules:
+        return False
+    six = types.ModuleType("torch._six")
+    six.string_classes = (str, bytes)
+    six.container_abcs = collections.abc
+    six.int_classes = int
+    six.inf = float("inf")
+    sys.modules["torch._six"] = six
+    torch._six = six
+    return True
+
+
+def fix_collections_mapping():
+    """`from collections import Mapping` (fastreid data/build.py, evaluation/testing.py); gone in 3.10."""
+    if hasattr(collections, "Mapping"):
+        return False
+    collections.Mapping = collections.abc.Mapping
+    return True
+
+
+def fix_random_affine():
+    """fast-reid builds `RandomAffine(resample=, fillcolor=)`; torchvision renamed them
+    `interpolation=` and `fill=`. The subclass accepts both spellings."""
+    import torchvision.transforms as T
+
+    if getattr(T.RandomAffine, "_ctl_compat", False):
+        return False
+    base = T.RandomAffine
+
+    class RandomAffine(base):
+        _ctl_compat = True
+
+        def __init__(self, *args, resample=None, fillcolor=None, **kwargs):
+            if resample is not None:
+                kwargs.setdefault("interpolation", _interpolation(resample))
+            if fillcolor is not None:
+                kwargs.setdefault("fill", fillcolor)
+            super().__init__(*args, **kwargs)
+
+    T.RandomAffine = RandomAffine
+    return True
+
+
+def _interpolation(resample):
+    from torchvision.transforms import InterpolationMode
+    if isinstance(resample, InterpolationMode):
+        return resample
+    pil_codes = {0: InterpolationMode.NEAREST, 2: InterpolationMode.BILINEAR, 3: InterpolationMode.BICUBIC}
+    if resample in pil_codes:
+        return pil_codes[resample]
+    raise ValueError(f"RandomAffine: unsupported resample={resample!r}; expected one of {sorted(pil_codes)}")
+
+
+def fix_evaluator_exit():
+    """`ReidEvaluator._compile_dependencies` runs `make` in site-packages and calls
+    `sys.exit(1)` if that fails, after training. Warn and use the Python ranker instead."""
+    from fastreid.evaluation import reid_evaluation
+
+    if getattr(reid_evaluation.ReidEvaluator._compile_dependencies, "_ctl_compat", False):
+        return False
+
+    def _compile_dependencies(self):
+        try:
+            from fastreid.evaluation.rank_cylib.rank_cy import evaluate_cy  # noqa: F401
+        except ImportError:
+            logger.warning("fast-reid's Cython rank evaluator is not built (run `make install`); "
+                           "using the Python fallback, which is about 20x slower.")
+
+    _compile_dependencies._ctl_compat = True
+    reid_evaluation.ReidEvaluator._compile_dependencies = _compile_dependencies
+    return True
+
+
+def fix_dataloader_x():
+    """`DataLoaderX` creates a CUDA stream and moves batches to `cuda:local_rank`.
+    Without CUDA, use a plain DataLoader that takes the same arguments."""
+    if torch.cuda.is_available():
+        return False
+    from fastreid.data import build, data_utils
+
+    if getattr(build.DataLoaderX, "_ctl_compat", False):
+        return False
+
+    class DataLoaderX(torch.utils.data.DataLoader):
+        _ctl_compat = True
+
+        def __init__(self, local_rank, **kwargs):
+            kwargs["pin_memory"] = False
+            super().__init__(**kwargs)
+            self.local_rank = local_rank
+
+    build.DataLoaderX = DataLoaderX
+    data_utils.DataLoaderX = DataLoaderX
+    return True
+
+
+def fix_rerank_search():
+    """`build_dist(metric="jaccard")` hard-codes GPU faiss search (`search_option=0`),
+    absent from faiss-cpu. Without a GPU, search with the CPU index (`search_option=3`)."""
+    from fastreid.utils import compute_dist
+
+    if getattr(compute_dist.compute_jaccard_distance, "_ctl_compat", False):
+        return False
+    original = compute_dist.compute_jaccard_distance
+
+    def compute_jaccard_distance(features, k1=20, k2=6, search_option=0, fp16=False):
+        if not torch.cuda.is_available() or compute_dist.faiss.get_num_gpus() == 0:
+            search_option = 3
+        return original(features, k1=k1, k2=k2, search_option=search_option, fp16=fp16)
+
+    compute_jaccard_distance._ctl_compat = True
+    compute_dist.compute_jaccard_distance = compute_jaccard_distance
+    return True
+
+
+def flip_inputs(inputs):
+    """A horizontally flipped copy of a batch: images along width (the last dim, also
+    on 5-D clips), cached key-points mirrored with left/right swapped."""
+    flipped = dict(inputs)
+    flipped["images"] = inputs["images"].flip(dims=[-1])
+    if inputs.get("keypoints") is not None:
+        from ctl_plugin.keypoints.skeleton import flip_keypoints
+        flipped["keypoints"] = flip_keypoints(inputs["keypoints"], width=inputs["images"].shape[-1])
+    return flipped
+
+
+def inference_on_dataset(model, data_loader, evaluator, flip_test=False):
+    """fast-reid's inference loop with a correct flip test.
+
+    fast-reid flips `dims=[3]` (the height of a 5-D clip) of the tensor the model
+    has already normalised in place, so the flipped pass is normalised twice. Here
+    the flipped copy is made from the untouched batch, along the width.
+    """
+    from fastreid.evaluation.evaluator import inference_context
+    from fastreid.utils.logger import log_every_n_seconds
+
+    log = logging.getLogger("fastreid.evaluation.evaluator")
+    total = len(data_loader)
+    log.info("Start inference on {} items".format(len(data_loader.dataset)))
+    evaluator.reset()
+    start = time.perf_counter()
+    with inference_context(model), torch.no_grad():
+        for idx, inputs in enumerate(data_loader):
+            flipped = flip_inputs(inputs) if flip_test else None
+            outputs = model(inputs)
+            if flip_test:
+                outputs = (outputs + model(flipped)) / 2
+            evaluator.process(inputs, outputs)
+            per_batch = (time.perf_counter() - start) / (idx + 1)
+            log_every_n_seconds(logging.INFO, "Inference done {}/{}. {:.4f} s / batch. ETA={:.0f} s".format(
+                idx + 1, total, per_batch, per_batch * (total - idx - 1)), n=30)
+    log.info("Total inference time: {:.2f} s ({} batches)".format(time.perf_counter() - start, total))
+    return evaluator.evaluate() or {}
+
+
+def fix_flip_test():
+    """Route fast-reid's trainer and evaluation package to the corrected loop."""
+    import fastreid.engine.defaults as defaults
+    import fastreid.evaluation as evaluation
+    import fastreid.evaluation.evaluator as evaluator_module
+
+    if defaults.inference_on_dataset is inference_on_dataset:
+        return False
+    for module in (defaults, evaluation, evaluator_module):
+        module.inference_on_dataset = inference_on_dataset
+    return True
+
+
+def fix_cpu_ddp():
+    """`DefaultTrainer` wraps the model in DDP with `device_ids=[local_rank]`, which
+    DDP rejects for a CPU module. Drop `device_ids` when the module is on the CPU
+    (gloo multi-process training); CUDA modules are wrapped as fast-reid does."""
+    import fastreid.engine.defaults as defaults
+
+    ddp = torch.nn.parallel.DistributedDataParallel
+    if defaults.DistributedDataParallel is not ddp:
+        return False
+
+    def DistributedDataParallel(module, device_ids=None, **kwargs):
+        if next(module.parameters()).device.type == "cpu":
+            device_ids = None
+        return ddp(module, device_ids=device_ids, **kwargs)
+
+    defaults.DistributedDataParallel = DistributedDataParallel
+    return True
+
+
+BEFORE_IMPORT = (fix_torchvision_op_schemas, fix_torch_six, fix_collections_mapping)
+AFTER_IMPORT = (fix_random_affine, fix_evaluator_exit, fix_dataloader_x, fix_rerank_search,
+                fix_flip_test, fix_cpu_ddp)
+
+
+def apply():
+    """Apply every fix once; returns the names of the fixes that changed something."""
+    global _APPLIED
+    if _APPLIED:
+        return []
+    changed = [f.__name__ for f in BEFORE_IMPORT if f()]
+    import fastreid.data  # noqa: F401  (needs the fixes above)
+    import fastreid.engine  # noqa: F401
+    import fastreid.evaluation  # noqa: F401
+    changed += [f.__name__ for f in AFTER_IMPORT if f()]
+    _APPLIED = True
+    return changed

@@ -1,0 +1,1 @@
+from .bases import VideoDataset, DatasetLayoutError

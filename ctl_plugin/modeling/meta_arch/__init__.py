@@ -1,0 +1,1 @@
+from .video_baseline import VideoBaseline, pool_clips

@@ -1,0 +1,67 @@
+"""`VideoBaseline`: the plain video re-ID model, and the tensor contract every
+video meta-architecture of the plugin shares.
+
+Batches arrive as fast-reid dicts:
+    images     float [B, T, 3, H, W], pixel values 0-255, not normalised
+    targets    long  [B]              (training)
+    camids     long  [B]
+    keypoints  float [B, T, 17, 3]    (x, y in input pixels, confidence; when cached)
+    num_clips  long  [B]              (test only: `images` then holds the
+                                       sum(num_clips) clips of B tracklets, in order)
+In training `forward` returns fast-reid's loss dict; at test it returns one
+feature per tracklet (the mean of its clip features), so fast-reid's
+`ReidEvaluator`, re-ranking and AQE work unchanged.
+"""
+import torch
+from fastreid.modeling.meta_arch import META_ARCH_REGISTRY, Baseline
+
+
+def pool_clips(features, num_clips):
+    """Average clip features [N_clips, D] into tracklet features [B, D]."""
+    if num_clips is None:
+        return features
+    counts = num_clips.to(features.device)
+    owner = torch.repeat_interleave(torch.arange(len(counts), device=features.device), counts)
+    sums = features.new_zeros(len(counts), features.shape[1]).index_add_(0, owner, features)
+    return sums / counts.unsqueeze(1).to(features.dtype)
+
+
+@META_ARCH_REGISTRY.register()
+class VideoBaseline(Baseline):
+    """Any fast-reid backbone on every frame, temporal average pooling of the frame
+    feature maps, then fast-reid's own head (`MODEL.HEADS`) and losses (`MODEL.LOSSES`).
+
+    Subclasses replace `video_head` (and extend `losses` when they add any).
+    """
+
+    def preprocess_image(self, batched_inputs):
+        """Normalise out of place (fast-reid's Baseline does it in place), any leading dims."""
+        images = batched_inputs["images"] if isinstance(batched_inputs, dict) else batched_inputs
+        images = images.to(self.device, non_blocking=True)
+        mean = self.pixel_mean.view(-1, 1, 1)
+        std = self.pixel_std.view(-1, 1, 1)
+        return (images - mean) / std
+
+    def frame_features(self, clips):
+        """Backbone on every frame: [B, T, 3, H, W] -> feature maps [B, T, C, h, w]."""
+        b, t = clips.shape[:2]
+        fmaps = self.backbone(clips.flatten(0, 1))
+        return fmaps.unflatten(0, (b, t))
+
+    def video_head(self, fmaps, batched_inputs, targets=None):
+        """Temporal average pooling, then fast-reid's head (dict in training, features at test)."""
+        return self.heads(fmaps.mean(1), targets)
+
+    def forward(self, batched_inputs):
+        clips = self.preprocess_image(batched_inputs)
+        if clips.dim() == 4:  # a batch of single images is a batch of 1-frame clips
+            clips = clips.unsqueeze(1)
+        fmaps = self.frame_features(clips)
+        if self.training:
+            assert "targets" in batched_inputs, "Person ID annotation are missing in training!"
+            targets = batched_inputs["targets"].to(self.device)
+            if targets.sum() < 0:  # PreciseBN on a dataset with other ids, as fast-reid does
+                targets.zero_()
+            return self.losses(self.video_head(fmaps, batched_inputs, targets), targets)
+        features = self.video_head(fmaps, batched_inputs)
+        return pool_clips(features, batched_inputs.get("num_clips") if isinstance(batched_inputs, dict) else None)
