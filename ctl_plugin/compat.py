@@ -105,6 +105,7 @@ def fix_random_affine():
                 kwargs.setdefault("fill", fillcolor)
             super().__init__(*args, **kwargs)
 
+    RandomAffine.__wrapped__ = base
     T.RandomAffine = RandomAffine
     return True
 
@@ -135,6 +136,7 @@ def fix_evaluator_exit():
                            "using the Python fallback, which is about 20x slower.")
 
     _compile_dependencies._ctl_compat = True
+    _compile_dependencies.__wrapped__ = reid_evaluation.ReidEvaluator._compile_dependencies
     reid_evaluation.ReidEvaluator._compile_dependencies = _compile_dependencies
     return True
 
@@ -157,6 +159,7 @@ def fix_dataloader_x():
             super().__init__(**kwargs)
             self.local_rank = local_rank
 
+    DataLoaderX.__wrapped__ = build.DataLoaderX
     build.DataLoaderX = DataLoaderX
     data_utils.DataLoaderX = DataLoaderX
     return True
@@ -177,6 +180,7 @@ def fix_rerank_search():
         return original(features, k1=k1, k2=k2, search_option=search_option, fp16=fp16)
 
     compute_jaccard_distance._ctl_compat = True
+    compute_jaccard_distance.__wrapped__ = original
     compute_dist.compute_jaccard_distance = compute_jaccard_distance
     return True
 
@@ -229,6 +233,7 @@ def fix_flip_test():
 
     if defaults.inference_on_dataset is inference_on_dataset:
         return False
+    inference_on_dataset.__wrapped__ = defaults.inference_on_dataset
     for module in (defaults, evaluation, evaluator_module):
         module.inference_on_dataset = inference_on_dataset
     return True
@@ -249,6 +254,7 @@ def fix_cpu_ddp():
             device_ids = None
         return ddp(module, device_ids=device_ids, **kwargs)
 
+    DistributedDataParallel.__wrapped__ = ddp
     defaults.DistributedDataParallel = DistributedDataParallel
     return True
 

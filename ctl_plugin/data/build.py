@@ -1,0 +1,80 @@
+"""Video train/test loaders, built on fast-reid's own loader builders.
+
+Training goes through `fastreid.data.build_reid_train_loader`, so fast-reid's
+samplers (`DATALOADER.SAMPLER_TRAIN`, e.g. NaiveIdentitySampler: P identities x
+K = NUM_INSTANCE tracklets, distributed-aware), batch size and worker settings
+apply unchanged, with tracklets in place of images. The test loader yields one
+entry per tracklet, queries first, as fast-reid's `ReidEvaluator` expects.
+"""
+import logging
+import os
+
+import torch
+from fastreid.data import build as fr_build
+from fastreid.data import samplers
+from fastreid.data.datasets import DATASET_REGISTRY
+from fastreid.utils import comm
+
+from .clip_dataset import ClipDataset, clip_batch_collator
+from .keypoint_cache import KeypointCache
+from .transforms import ClipTransform
+
+logger = logging.getLogger(__name__)
+
+KEYPOINT_SOURCES = ("none", "cache", "online")
+
+
+def data_root():
+    """fast-reid's data root (`FASTREID_DATASETS`, default `datasets/`), read at call time."""
+    return os.getenv("FASTREID_DATASETS", fr_build._root)
+
+
+def load_dataset(cfg, name):
+    """A registered video dataset, built as fast-reid builds its datasets."""
+    return DATASET_REGISTRY.get(name)(root=data_root(), split_id=cfg.VIDEO.SPLIT)
+
+
+def open_keypoint_caches(cfg, name, dataset):
+    """{FrameList: KeypointCache} for every frame list of `dataset`, or None without a cache."""
+    source = cfg.KEYPOINTS.SOURCE
+    if source not in KEYPOINT_SOURCES:
+        raise KeyError(f"KEYPOINTS.SOURCE '{source}' is unknown; expected one of {KEYPOINT_SOURCES}")
+    if source != "cache":
+        return None
+    cache_dir = cfg.KEYPOINTS.CACHE_DIR or os.path.join(data_root(), "keypoints")
+    return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.ESTIMATOR)
+            for fl in dataset.frame_lists.values()}
+
+
+def build_video_train_loader(cfg):
+    items, caches = [], {}
+    for name in cfg.DATASETS.NAMES:
+        dataset = load_dataset(cfg, name)
+        if comm.is_main_process():
+            dataset.show_train()
+        items.extend(dataset.train)
+        caches.update(open_keypoint_caches(cfg, name, dataset) or {})
+    train_set = ClipDataset(items, ClipTransform.from_config(cfg, is_train=True), cfg.VIDEO.TRAIN.SEQ_LEN,
+                            keypoints=caches or None, relabel=True)
+    return fr_build.build_reid_train_loader(cfg, train_set=train_set)
+
+
+def build_video_test_loader(cfg, dataset_name):
+    """(loader, num_query): one item per tracklet, queries first, then the gallery."""
+    dataset = load_dataset(cfg, dataset_name)
+    if comm.is_main_process():
+        dataset.show_test()
+    test_set = ClipDataset(dataset.query + dataset.gallery, ClipTransform.from_config(cfg, is_train=False),
+                           cfg.VIDEO.TEST.SEQ_LEN, test_mode=cfg.VIDEO.TEST.MODE,
+                           keypoints=open_keypoint_caches(cfg, dataset_name, dataset))
+    mini_batch = max(cfg.TEST.IMS_PER_BATCH // comm.get_world_size(), 1)
+    batch_sampler = torch.utils.data.BatchSampler(samplers.InferenceSampler(len(test_set)), mini_batch, False)
+    loader = fr_build.DataLoaderX(
+        comm.get_local_rank(),
+        dataset=test_set,
+        batch_sampler=batch_sampler,
+        num_workers=cfg.VIDEO.TEST.NUM_WORKERS,
+        collate_fn=clip_batch_collator,
+        pin_memory=True,
+    )
+    return loader, len(dataset.query)
