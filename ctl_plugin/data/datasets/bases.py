@@ -67,7 +67,8 @@ def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
     """Read one integer array from a MATLAB v5 `.mat` file, with checks.
 
     Errors name the file and the field: missing variable, wrong number of
-    dimensions or columns, or a dtype that is not integer (kind 'i'/'u').
+    dimensions or columns, or a dtype outside `kind` (numpy kinds; with 'f',
+    MATLAB doubles are accepted when every value is a whole number).
     """
     from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
@@ -89,4 +90,7 @@ def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
     if arr.dtype.kind not in kind:
         raise DatasetLayoutError(
             f"'{path}': field '{variable}' has dtype {arr.dtype}; expected an integer array")
+    if arr.dtype.kind == "f" and not (np.isfinite(arr) & (arr == np.round(arr))).all():
+        raise DatasetLayoutError(
+            f"'{path}': field '{variable}' holds non-integer values; expected integers")
     return arr.astype(np.int64)

@@ -1,0 +1,163 @@
+"""MARS (Zheng et al., ECCV 2016), read from its official index files.
+
+The loader reads only the two name lists and the three `.mat` tables; it checks
+that the image folders exist but never lists or stats the 1.19M frames.
+
+Protocol (the official `evaluation_mars.m`): query = the rows of `query_IDX`;
+gallery = every test tracklet whose pid is not -1, the query tracklets included
+(11,310 on the real data). The evaluator's same-id same-camera removal drops
+each query's own tracklet. pid 0 (distractors) stays in the gallery; pid -1
+(junk) is dropped everywhere.
+"""
+import os.path as osp
+
+import numpy as np
+from fastreid.data.datasets import DATASET_REGISTRY
+
+from ..tracklets import FrameList, FrameSpan
+from .bases import DatasetLayoutError, VideoDataset, load_mat_array, require_paths
+
+MARS_LAYOUT = """\
+<root>/<dataset dir>/
+    bbox_train/<pid4>/<pid4>C<cam>T<tracklet4>F<frame3>.jpg
+    bbox_test/<pid4>/...            (pid4 is 00-1 for junk, 0000 for distractors)
+    info/train_name.txt             one frame name per line, sorted
+    info/test_name.txt
+    info/tracks_train_info.mat      track_train_info [N, 4]: start, end, pid, camid
+    info/tracks_test_info.mat       track_test_info  [M, 4]  (1-based inclusive rows)
+    info/query_IDX.mat              query_IDX (1, Q): 1-based rows of track_test_info"""
+
+
+def read_name_list(path):
+    """Frame names of one split, one per line, in file order."""
+    with open(path, encoding="utf-8") as f:
+        names = f.read().splitlines()
+    while names and not names[-1].strip():
+        names.pop()
+    return names
+
+
+def _pid_prefix(pid):
+    """The first four characters of a frame name of `pid` (junk -1 is written '00-1')."""
+    return "00-1" if pid == -1 else f"{pid:04d}"
+
+
+def check_track_table(table, names, mat_path, variable, names_path):
+    """Validate MARS track rows against their name list; return the non-empty mask.
+
+    Every non-empty row [start, end, pid, camid] must lie inside the name list,
+    and every frame it covers must be named `<pid4>C<camid>...`.
+    """
+    start, end, pid, cam = table.T
+    nonempty = end >= start
+    bad = np.flatnonzero(nonempty & ((start < 1) | (end > len(names))))
+    if len(bad):
+        r = bad[0]
+        raise DatasetLayoutError(
+            f"'{mat_path}': row {r + 1} of '{variable}' spans lines {start[r]}..{end[r]}, "
+            f"outside '{names_path}' ({len(names)} lines)")
+    bad = np.flatnonzero(nonempty & ((pid < -1) | (cam < 1)))
+    if len(bad):
+        r = bad[0]
+        raise DatasetLayoutError(
+            f"'{mat_path}': row {r + 1} of '{variable}' has pid {pid[r]}, camid {cam[r]}; "
+            f"expected pid -1 (junk), 0 (distractor) or positive, and camid >= 1")
+    if not nonempty.any():
+        return nonempty
+    prefix = np.asarray(names).astype("<U6")
+    changes = np.concatenate([[0], np.cumsum(prefix[1:] != prefix[:-1])])
+    rows = np.flatnonzero(nonempty)
+    first, last = start[rows] - 1, end[rows] - 1
+    expected = np.array([f"{_pid_prefix(p)}C{c}" for p, c in zip(pid[rows], cam[rows])])
+    bad = np.flatnonzero((prefix[first] != expected) | (changes[first] != changes[last]))
+    if len(bad):
+        r, i = rows[bad[0]], bad[0]
+        found = sorted(set(prefix[first[i]:last[i] + 1].tolist()))
+        raise DatasetLayoutError(
+            f"'{mat_path}': row {r + 1} of '{variable}' (pid {pid[r]}, camid {cam[r]}) covers "
+            f"lines {start[r]}..{end[r]} of '{names_path}', whose names start with {found}; "
+            f"expected '{expected[i]}'")
+    return nonempty
+
+
+@DATASET_REGISTRY.register()
+class MARS(VideoDataset):
+    """MARS: 625 training ids (8,298 tracklets), 1,980 queries, 11,310 gallery tracklets."""
+    dataset_dir = "mars"
+    dataset_name = "MARS"
+
+    def __init__(self, root="datasets", split_id=0, **kwargs):
+        self.root = root
+        self.dataset_dir = osp.join(root, self.dataset_dir)
+        d = self.dataset_dir
+        info = osp.join(d, "info")
+        paths = {k: osp.join(info, f) for k, f in [
+            ("train_names", "train_name.txt"), ("test_names", "test_name.txt"),
+            ("train_table", "tracks_train_info.mat"), ("test_table", "tracks_test_info.mat"),
+            ("query", "query_IDX.mat")]}
+        train_dir, test_dir = osp.join(d, "bbox_train"), osp.join(d, "bbox_test")
+        require_paths([d, train_dir, test_dir, info, *paths.values()], MARS_LAYOUT)
+
+        train_names = read_name_list(paths["train_names"])
+        test_names = read_name_list(paths["test_names"])
+        train_frames = FrameList("bbox_train", train_dir, [n[:4] + "/" + n for n in train_names])
+        test_frames = FrameList("bbox_test", test_dir, [n[:4] + "/" + n for n in test_names])
+
+        train_table = load_mat_array(paths["train_table"], "track_train_info", ndim=2, columns=4,
+                                     kind="iuf")
+        test_table = load_mat_array(paths["test_table"], "track_test_info", ndim=2, columns=4,
+                                    kind="iuf")
+        train_ok = check_track_table(train_table, train_names, paths["train_table"],
+                                     "track_train_info", paths["train_names"])
+        test_ok = check_track_table(test_table, test_names, paths["test_table"],
+                                    "track_test_info", paths["test_names"])
+        query_rows = self._query_rows(paths["query"], test_table)
+
+        train = [(FrameSpan(train_frames, s - 1, e), f"{self.dataset_name}_{p}",
+                  f"{self.dataset_name}_{c - 1}")
+                 for (s, e, p, c), ok in zip(train_table.tolist(), train_ok) if ok and p != -1]
+        test_items = [(FrameSpan(test_frames, s - 1, e), p, c - 1) if ok and p != -1 else None
+                      for (s, e, p, c), ok in zip(test_table.tolist(), test_ok)]
+        gallery = [item for item in test_items if item is not None]
+        query = [test_items[r] for r in query_rows if test_items[r] is not None]
+        num_skipped = {
+            "train": int((~train_ok).sum()),
+            "query": int((~test_ok[query_rows]).sum()),
+            "gallery": int((~test_ok & (test_table[:, 2] != -1)).sum()),
+        }
+        super().__init__(train, query, gallery,
+                         frame_lists={f.name: f for f in (train_frames, test_frames)},
+                         num_skipped=num_skipped, **kwargs)
+
+    @staticmethod
+    def _query_rows(path, test_table):
+        """0-based rows of `track_test_info` named by `query_IDX`, checked."""
+        idx = load_mat_array(path, "query_IDX", ndim=2, kind="iuf")
+        if min(idx.shape) != 1:
+            raise DatasetLayoutError(
+                f"'{path}': field 'query_IDX' has shape {idx.shape}; expected a (1, Q) row vector")
+        idx = idx.ravel()
+        bad = np.flatnonzero((idx < 1) | (idx > len(test_table)))
+        if len(bad):
+            raise DatasetLayoutError(
+                f"'{path}': entry {bad[0] + 1} of 'query_IDX' is {idx[bad[0]]}; expected a row "
+                f"of track_test_info, 1..{len(test_table)}")
+        rows = idx - 1
+        bad = np.flatnonzero(test_table[rows, 2] <= 0)
+        if len(bad):
+            r = rows[bad[0]]
+            raise DatasetLayoutError(
+                f"'{path}': entry {bad[0] + 1} of 'query_IDX' names row {r + 1} of "
+                f"track_test_info, whose pid is {test_table[r, 2]}; queries must have a pid > 0")
+        uniq, counts = np.unique(rows, return_counts=True)
+        if (counts > 1).any():
+            raise DatasetLayoutError(
+                f"'{path}': 'query_IDX' lists row {uniq[counts > 1][0] + 1} more than once")
+        return rows
+
+
+@DATASET_REGISTRY.register()
+class SyntheticMARS(MARS):
+    """The MARS layout written by the bundled synthetic generator."""
+    dataset_dir = "synthetic-mars"
+    dataset_name = "SyntheticMARS"

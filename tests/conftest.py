@@ -1,0 +1,28 @@
+"""Shared pytest fixtures: tiny video datasets in their real on-disk layouts."""
+import pytest
+
+from tests.fixtures import video_datasets
+
+
+@pytest.fixture
+def mars_dataset(tmp_path):
+    """(data root, description) of a tiny MARS under <root>/mars."""
+    return tmp_path, video_datasets.make_mars(str(tmp_path))
+
+
+@pytest.fixture
+def ilidsvid_dataset(tmp_path):
+    """(data root, description) of a tiny iLIDS-VID under <root>/ilids-vid."""
+    return tmp_path, video_datasets.make_ilidsvid(str(tmp_path))
+
+
+@pytest.fixture
+def prid2011_dataset(tmp_path):
+    """(data root, description) of a tiny PRID2011 under <root>/prid2011."""
+    return tmp_path, video_datasets.make_prid2011(str(tmp_path))
+
+
+@pytest.fixture
+def duke_video_dataset(tmp_path):
+    """(data root, description) of a tiny DukeMTMC-VideoReID under <root>/dukemtmc-vidreid."""
+    return tmp_path, video_datasets.make_duke_video(str(tmp_path))
