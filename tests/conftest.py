@@ -1,6 +1,8 @@
 """Shared pytest fixtures: tiny video datasets in their real on-disk layouts."""
 import pytest
 
+import ctl_plugin  # noqa: F401  (compat fixes before any test imports fastreid)
+
 from tests.fixtures import video_datasets
 
 
