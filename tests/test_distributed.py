@@ -1,0 +1,63 @@
+"""Two gloo CPU processes train one model and evaluate every tracklet exactly once."""
+import os
+
+import pytest
+import torch
+
+import ctl_plugin  # noqa: F401
+from fastreid.evaluation import ReidEvaluator
+from fastreid.utils import comm
+
+import train_net
+from ctl_plugin.engine import launch
+from tests.fixtures import video_datasets
+from tests.test_train_net import parse
+
+
+class RecordingEvaluator(ReidEvaluator):
+    """Writes what rank 0 gathered, in order, before evaluating it."""
+
+    def evaluate(self):
+        predictions = comm.gather(self._predictions, dst=0)
+        if comm.is_main_process():
+            pids = torch.cat([p["pids"] for rank in predictions for p in rank])
+            torch.save(pids, os.path.join(self._output_dir, "gathered_pids.pt"))
+        return super().evaluate()
+
+
+class RecordingTrainer(train_net.VideoTrainer):
+    @classmethod
+    def build_evaluator(cls, cfg, dataset_name, output_dir=None):
+        loader, num_query = cls.build_test_loader(cfg, dataset_name)
+        return loader, RecordingEvaluator(cfg, num_query, cfg.OUTPUT_DIR)
+
+
+def train_two_ranks(args):
+    cfg = train_net.setup(args)
+    trainer = RecordingTrainer(cfg)
+    trainer.train()
+    # parameters, not BN running statistics: fast-reid's DDP keeps those rank-local
+    torch.save({k: v.detach() for k, v in trainer.model.module.named_parameters()},
+               os.path.join(cfg.OUTPUT_DIR, f"weights_rank{comm.get_rank()}.pt"))
+    assert comm.get_world_size() == 2
+
+
+def test_two_gloo_processes_end_with_identical_weights(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    video_datasets.make_mars(str(data))
+    monkeypatch.setenv("FASTREID_DATASETS", str(data))
+    out = tmp_path / "out"
+    args = parse(out, "SOLVER.IMS_PER_BATCH", "8", "SOLVER.MAX_EPOCH", "4", "TEST.EVAL_PERIOD", "4",
+                 "SOLVER.CHECKPOINT_PERIOD", "4")
+    launch(train_two_ranks, 2, args=(args,))
+    w0 = torch.load(out / "weights_rank0.pt")
+    w1 = torch.load(out / "weights_rank1.pt")
+    initial = train_net.VideoTrainer.build_model(train_net.setup(parse(tmp_path / "o2")))
+    assert w0.keys() == w1.keys()
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    initial = dict(initial.named_parameters())
+    assert any(not torch.equal(w0[k], initial[k]) for k in w0 if k.startswith("backbone"))  # it trained
+    gathered = torch.load(out / "gathered_pids.pt")
+    loader, num_query = train_net.VideoTrainer.build_test_loader(train_net.setup(parse(tmp_path / "o3")), "MARS")
+    expected = torch.tensor([item[1] for item in loader.dataset.img_items])
+    assert torch.equal(gathered, expected)  # every tracklet once, in order
