@@ -1,0 +1,12 @@
+"""GRL: Global-guided Reciprocal Learning for video re-ID (Liu et al., CVPR 2021).
+
+Importing the package registers the `GRL` meta-architecture and `GRLHead` into
+fast-reid's registries; `add_grl_config(cfg)` adds the GRL config node.
+"""
+import ctl_plugin  # noqa: F401  (compat fixes before fastreid is imported)
+
+from .config import add_grl_config
+from .grl_head import GRLHead
+from .grl_meta_arch import GRL
+
+__all__ = ["add_grl_config", "GRL", "GRLHead"]
