@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import ctl_plugin  # noqa: F401
-from stmn import draw_addressing
+from projects.STMN.stmn import draw_addressing
 
 
 @pytest.mark.parametrize("with_frames", [False, True])

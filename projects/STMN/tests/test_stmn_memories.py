@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import ctl_plugin  # noqa: F401
-from stmn.spatial_memory import SpatialMemory
-from stmn.spread_loss import memory_spread_loss
-from stmn.temporal_memory import TemporalMemory
+from projects.STMN.stmn.spatial_memory import SpatialMemory
+from projects.STMN.stmn.spread_loss import memory_spread_loss
+from projects.STMN.stmn.temporal_memory import TemporalMemory
 
 
 def loop_addressing(query, keys):

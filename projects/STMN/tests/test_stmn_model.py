@@ -11,8 +11,8 @@ from fastreid.config import get_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 
-from stmn import add_stmn_config
-from stmn.spread_loss import memory_spread_loss
+from projects.STMN.stmn import add_stmn_config
+from projects.STMN.stmn.spread_loss import memory_spread_loss
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 NUM_CLASSES, SEQ_LEN = 4, 4
