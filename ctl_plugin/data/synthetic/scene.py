@@ -133,5 +133,5 @@ def apply_camera(img, style, rng, brightness=1.0):
         np.array(style.offset, np.float32)
     if style.blur > 0:
         out = cv2.GaussianBlur(out, (0, 0), style.blur)
-    out += rng.normal(0.0, style.noise, out.shape).astype(np.float32)
+    out += style.noise * rng.standard_normal(out.shape, dtype=np.float32)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
