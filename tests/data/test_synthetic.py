@@ -219,3 +219,23 @@ def test_savemat_v5_round_trips(tmp_path):
     savemat_v5(str(tmp_path / "t.mat"), "track_train_info", table)
     loaded = scipy.io.loadmat(str(tmp_path / "t.mat"))["track_train_info"]
     assert loaded.dtype == np.int32 and np.array_equal(loaded, table)
+
+
+def test_cli_writes_the_set_and_a_keypoint_montage(tmp_path):
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "make_synthetic.py")
+    spec = importlib.util.spec_from_file_location("make_synthetic", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    preview = str(tmp_path / "preview.png")
+    summary = tool.main(["--root", str(tmp_path), "--train-ids", "3", "--test-ids", "3", "--cameras", "2",
+                         "--length", "4", "6", "--junk", "1", "--distractors", "1", "--height", "64",
+                         "--width", "32", "--preview", preview, "--preview-split", "test",
+                         "--preview-tracklets", "4", "--preview-frames", "3"])
+    assert summary.num_queries == 6
+    montage = cv2.imread(preview)
+    assert montage.shape == (4 * 64 * 3, 3 * 32 * 3, 3)
+    # rows: junk, distractor (no walker, so no green visible key-points), two test ids
+    green = (montage[..., 1] > 200) & (montage[..., 0] < 30) & (montage[..., 2] < 30)
+    rows = green.reshape(4, -1).sum(1)
+    assert rows[1] == 0 and rows[2] > 0 and rows[3] > 0
