@@ -36,6 +36,22 @@ class VideoDataset(ImageDataset):
         self.num_skipped = dict(num_skipped or {})
         super().__init__(train, query, gallery, **kwargs)
 
+    def combine_all(self):
+        """Train on train + query + gallery (fast-reid's DATASETS.COMBINEALL).
+
+        Unlike fast-reid's version, spans are shared rather than deep-copied,
+        a tracklet that is both query and gallery is added once, and
+        `_junk_pids` are left out.
+        """
+        combined, seen = list(self.train), set()
+        for span, pid, camid in self.query + self.gallery:
+            key = (span.frames.name, span.start, span.stop)
+            if pid in self._junk_pids or key in seen:
+                continue
+            seen.add(key)
+            combined.append((span, f"{self.dataset_name}_test_{pid}", f"{self.dataset_name}_test_{camid}"))
+        self._train = combined
+
     def _rows(self, subsets):
         rows = []
         for name, items in subsets:

@@ -83,6 +83,7 @@ def check_track_table(table, names, mat_path, variable, names_path):
 @DATASET_REGISTRY.register()
 class MARS(VideoDataset):
     """MARS: 625 training ids (8,298 tracklets), 1,980 queries, 11,310 gallery tracklets."""
+    _junk_pids = [0, -1]  # distractors and junk are never training identities
     dataset_dir = "mars"
     dataset_name = "MARS"
 
