@@ -221,3 +221,14 @@ def test_fixture_mimics_the_official_files(mars_dataset):
     assert loadmat(_info(spec, "tracks_test_info.mat"))["track_test_info"].dtype == np.int32
     assert spec["test_names"] == sorted(spec["test_names"])
     assert spec["test_names"][0].startswith("00-1")
+
+
+def test_combineall_adds_each_test_tracklet_once_without_distractors(mars_dataset):
+    root, spec = mars_dataset
+    ds = MARS(root=str(root), combineall=True)
+    real = [(s - 1, e) for s, e, p, _ in spec["test_table"].tolist() if p > 0 and e >= s]
+    added = ds.train[8:]
+    assert len(ds.train) == 8 + len(real) == len(ds.data)
+    assert sorted((s.start, s.stop) for s, _, _ in added) == real
+    assert all(p.startswith("MARS_test_") and p != "MARS_test_0" for _, p, _ in added)
+    assert any(s is ds.query[0][0] for s, _, _ in added)  # shared, not copied

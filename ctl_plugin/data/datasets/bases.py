@@ -1,4 +1,5 @@
-"""`VideoDataset`: fast-reid's dataset base for tracklets, plus input checks.
+"""`VideoDataset`: fast-reid's dataset base for tracklets, input checks, and the
+indexing of datasets stored as one folder per tracklet.
 
 Items are `(FrameSpan, pid, camid)` (see `data/tracklets.py`). Train pids and
 camids are strings prefixed with the dataset name, as fast-reid's image datasets
@@ -11,6 +12,8 @@ import numpy as np
 from fastreid.data.datasets.bases import ImageDataset
 from tabulate import tabulate
 from termcolor import colored
+
+from ..tracklets import FrameList, FrameSpan
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,22 @@ class VideoDataset(ImageDataset):
         self.frame_lists = dict(frame_lists)
         self.num_skipped = dict(num_skipped or {})
         super().__init__(train, query, gallery, **kwargs)
+
+    def combine_all(self):
+        """Train on train + query + gallery (fast-reid's DATASETS.COMBINEALL).
+
+        Unlike fast-reid's version, spans are shared rather than deep-copied,
+        a tracklet that is both query and gallery is added once, and
+        `_junk_pids` are left out.
+        """
+        combined, seen = list(self.train), set()
+        for span, pid, camid in self.query + self.gallery:
+            key = (span.frames.name, span.start, span.stop)
+            if pid in self._junk_pids or key in seen:
+                continue
+            seen.add(key)
+            combined.append((span, f"{self.dataset_name}_test_{pid}", f"{self.dataset_name}_test_{camid}"))
+        self._train = combined
 
     def _rows(self, subsets):
         rows = []
@@ -94,3 +113,49 @@ def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
         raise DatasetLayoutError(
             f"'{path}': field '{variable}' holds non-integer values; expected integers")
     return arr.astype(np.int64)
+
+
+def index_folders(name, root, folders, suffix, sort_key=None):
+    """One `FrameList` over the frames of tracklet folders, for datasets stored as
+    one folder per tracklet.
+
+    folders:  folder paths relative to `root`, in the order the list follows.
+    suffix:   frame file suffix, e.g. ".png".
+    sort_key: orders a folder's frames given the frame's full path (default: by name).
+    Returns (FrameList, spans): spans[i] is the `FrameSpan` of folders[i], or
+    None when that folder holds no frame.
+    """
+    relpaths, bounds = [], []
+    for folder in folders:
+        full = os.path.join(root, folder)
+        frames = sorted(e.name for e in os.scandir(full) if e.is_file() and e.name.endswith(suffix))
+        if sort_key is not None:
+            frames.sort(key=lambda f: sort_key(os.path.join(full, f)))
+        bounds.append((len(relpaths), len(relpaths) + len(frames)))
+        relpaths.extend(f"{folder}/{f}" for f in frames)
+    frame_list = FrameList(name, root, relpaths)
+    spans = [FrameSpan(frame_list, a, b) if b > a else None for a, b in bounds]
+    return frame_list, spans
+
+
+def subfolders(path):
+    """Sorted names of the folders inside `path`."""
+    return sorted(e.name for e in os.scandir(path) if e.is_dir())
+
+
+def make_items(entries, prefix=None):
+    """Dataset items from `(FrameSpan or None, pid, camid)` entries.
+
+    Entries without a span (empty tracklets) are dropped and counted. With
+    `prefix` (training subsets), pid and camid become "<prefix>_<value>" strings.
+    Returns (items, number dropped).
+    """
+    items, skipped = [], 0
+    for span, pid, camid in entries:
+        if span is None:
+            skipped += 1
+        elif prefix is None:
+            items.append((span, pid, camid))
+        else:
+            items.append((span, f"{prefix}_{pid}", f"{prefix}_{camid}"))
+    return items, skipped

@@ -15,7 +15,7 @@ import numpy as np
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from ..tracklets import FrameList, FrameSpan
-from .bases import DatasetLayoutError, VideoDataset, load_mat_array, require_paths
+from .bases import DatasetLayoutError, VideoDataset, load_mat_array, make_items, require_paths
 
 MARS_LAYOUT = """\
 <root>/<dataset dir>/
@@ -83,6 +83,7 @@ def check_track_table(table, names, mat_path, variable, names_path):
 @DATASET_REGISTRY.register()
 class MARS(VideoDataset):
     """MARS: 625 training ids (8,298 tracklets), 1,980 queries, 11,310 gallery tracklets."""
+    _junk_pids = [0, -1]  # distractors and junk are never training identities
     dataset_dir = "mars"
     dataset_name = "MARS"
 
@@ -113,18 +114,17 @@ class MARS(VideoDataset):
                                     "track_test_info", paths["test_names"])
         query_rows = self._query_rows(paths["query"], test_table)
 
-        train = [(FrameSpan(train_frames, s - 1, e), f"{self.dataset_name}_{p}",
-                  f"{self.dataset_name}_{c - 1}")
-                 for (s, e, p, c), ok in zip(train_table.tolist(), train_ok) if ok and p != -1]
-        test_items = [(FrameSpan(test_frames, s - 1, e), p, c - 1) if ok and p != -1 else None
-                      for (s, e, p, c), ok in zip(test_table.tolist(), test_ok)]
-        gallery = [item for item in test_items if item is not None]
-        query = [test_items[r] for r in query_rows if test_items[r] is not None]
-        num_skipped = {
-            "train": int((~train_ok).sum()),
-            "query": int((~test_ok[query_rows]).sum()),
-            "gallery": int((~test_ok & (test_table[:, 2] != -1)).sum()),
-        }
+        def rows(table, ok, frames):
+            """(span, or None when empty, pid, 0-based camid) of every table row."""
+            return [(FrameSpan(frames, s - 1, e) if keep else None, p, c - 1)
+                    for (s, e, p, c), keep in zip(table.tolist(), ok)]
+
+        train, skip_train = make_items(
+            (r for r in rows(train_table, train_ok, train_frames) if r[1] != -1), self.dataset_name)
+        test_rows = rows(test_table, test_ok, test_frames)
+        gallery, skip_gallery = make_items(r for r in test_rows if r[1] != -1)
+        query, skip_query = make_items(test_rows[r] for r in query_rows)
+        num_skipped = {"train": skip_train, "query": skip_query, "gallery": skip_gallery}
         super().__init__(train, query, gallery,
                          frame_lists={f.name: f for f in (train_frames, test_frames)},
                          num_skipped=num_skipped, **kwargs)
