@@ -81,8 +81,8 @@ def test_gradients_reach_every_learnable_part_and_mask_starts_at_zero():
     for layer in model.graph_head.layers:
         assert torch.count_nonzero(layer.mask) == 0
     sum(train_losses(model, batch()).values()).backward()
-    missing = [n for n, p in model.named_parameters()
-               if p.requires_grad and not n.startswith("backbone.") and (p.grad is None or not torch.any(p.grad != 0))]
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")
+               and (p.grad is None or not torch.any(p.grad != 0))]
     assert missing == [], missing
     assert any(n.startswith("graph_head.layers.1.mask") for n, _ in model.named_parameters())
 
@@ -204,3 +204,19 @@ def test_ctl_backbone_requires_last_stride_one():
     cfg = tiny_cfg(LAST_STRIDE=2)
     with pytest.raises(ValueError, match="LAST_STRIDE"):
         build_model(cfg)
+
+
+def test_model_stats_counts_ctl_and_baseline():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[2] / "tools" / "model_stats.py"
+    spec = importlib.util.spec_from_file_location("model_stats", path)
+    stats = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stats)
+    cfg = tiny_cfg(**OSNET)
+    cfg.INPUT.SIZE_TEST = [H, W]
+    cfg.VIDEO.TEST.SEQ_LEN = T
+    ctl = stats.model_stats(cfg)
+    cfg.MODEL.META_ARCHITECTURE = "VideoBaseline"
+    base = stats.model_stats(cfg)
+    assert ctl["params"] > base["params"] > 0 and ctl["flops"] > base["flops"] > 0
