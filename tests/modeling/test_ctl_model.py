@@ -218,5 +218,6 @@ def test_model_stats_counts_ctl_and_baseline():
     cfg.VIDEO.TEST.SEQ_LEN = T
     ctl = stats.model_stats(cfg)
     cfg.MODEL.META_ARCHITECTURE = "VideoBaseline"
+    cfg.MODEL.BACKBONE.FEAT_DIM = 128  # OSNet x0_25; VideoBaseline's head reads it from the config
     base = stats.model_stats(cfg)
     assert ctl["params"] > base["params"] > 0 and ctl["flops"] > base["flops"] > 0
