@@ -221,3 +221,28 @@ def test_model_stats_counts_ctl_and_baseline():
     cfg.MODEL.BACKBONE.FEAT_DIM = 128  # OSNet x0_25; VideoBaseline's head reads it from the config
     base = stats.model_stats(cfg)
     assert ctl["params"] > base["params"] > 0 and ctl["flops"] > base["flops"] > 0
+
+
+ABLATION_ROWS = {  # docs/ctl.md, "Ablations as config keys"
+    "basel": ["CTL.GCL.MODE", "none", "CTL.CROSS_SCALE.ENABLED", False],
+    "contre": ["CTL.GCL.MODE", "frame", "CTL.CROSS_SCALE.ENABLED", False],
+    "3d": ["CTL.CROSS_SCALE.ENABLED", False],
+    "ap": ["CTL.TOPOLOGY.MASK", False, "CTL.TOPOLOGY.CONTEXT", False],
+    "apam": ["CTL.TOPOLOGY.CONTEXT", False],
+    "m2": ["CTL.CROSS_SCALE.NUM_LAYERS", 2],
+    "s3": ["CTL.CROSS_SCALE.SCALES", ("s3",)],
+    "s3s1": ["CTL.CROSS_SCALE.SCALES", ("s3", "s1")],
+    "l1": ["CTL.GCL.NUM_LAYERS", 1],
+    "l3": ["CTL.GCL.NUM_LAYERS", 3],
+    "tau1": ["CTL.GCL.WINDOW", 1],
+    "tau5": ["CTL.GCL.WINDOW", 5],
+}
+
+
+@pytest.mark.parametrize("row", sorted(ABLATION_ROWS))
+def test_every_ablation_row_builds_from_keys_and_runs(row):
+    cfg = tiny_cfg(**OSNET)
+    cfg.merge_from_list(ABLATION_ROWS[row])
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        assert model(batch(clips=[1, 1])).shape == (2, model.fusion.channels)
