@@ -49,8 +49,58 @@ def add_keypoint_config(cfg):
     _C.KEYPOINTS.SOFTMAX_TEMPERATURE = 1.0
 
 
+def add_ctl_config(cfg):
+    """CTL: the graph heads of CTL (Sec. 3) and every ablation of Tables 3-5 / Fig. 7.
+
+    docs/ctl.md maps each ablation row to these keys. The identity and triplet
+    loss weights lambda_2 and lambda_1 of Eq. 9 are fast-reid's
+    MODEL.LOSSES.CE.SCALE and MODEL.LOSSES.TRI.SCALE.
+    """
+    _C = cfg
+    _C.CTL = CN()
+    # Context-reinforced topology, Eq. 2: A_s = A^p + A^m + A^c. A^p (physical
+    # skeleton, skeleton.physical_adjacency) is always on (Table 4).
+    _C.CTL.TOPOLOGY = CN()
+    # Add the learnable mask A^m (initialised at zero).
+    _C.CTL.TOPOLOGY.MASK = True
+    # Add the data-dependent A^c of the context block (Fig. 4).
+    _C.CTL.TOPOLOGY.CONTEXT = True
+    # Graph convolution layers on each scale (Sec. 3.3).
+    _C.CTL.GCL = CN()
+    # "3d": 3D-GCL over sliding windows (Eq. 3-4, advanced context block, Fig. 4b);
+    # "frame": plain GCN on frame-level graphs (context block, Fig. 4a), Table 3
+    # "+ContRe"; "none": part features go to the fusion untouched, Table 3 "Basel".
+    _C.CTL.GCL.MODE = "3d"
+    # L, the number of graph layers (Fig. 7a).
+    _C.CTL.GCL.NUM_LAYERS = 2
+    # tau, the temporal window of the 3D-GCL, odd (Fig. 7b); "frame" mode uses 1.
+    _C.CTL.GCL.WINDOW = 3
+    # Cross-scale graph convolution, Eq. 5-7.
+    _C.CTL.CROSS_SCALE = CN()
+    # False: X_s13 and X_s23 of Eq. 7 are plain averages of member nodes (Table 3 "+3D").
+    _C.CTL.CROSS_SCALE.ENABLED = True
+    # M, how many times the CS-GCLs run: 1 = after the last graph layer;
+    # 2 = also after the first one (Table 5). Needs NUM_LAYERS >= M.
+    _C.CTL.CROSS_SCALE.NUM_LAYERS = 1
+    # Scales whose part features make V_p (Table 5): ("s3",), ("s3", "s1") or ("s3", "s1", "s2").
+    _C.CTL.CROSS_SCALE.SCALES = ("s3", "s1", "s2")
+    # alpha of Eq. 7.
+    _C.CTL.CROSS_SCALE.ALPHA = 0.3
+    # Width of the relation embeddings phi, varphi, h, f of Eq. 5.
+    _C.CTL.CROSS_SCALE.EMBED_DIM = 256
+    # Fusion block, Sec. 3.5.
+    _C.CTL.FUSION = CN()
+    # Branch used as the tracklet feature at test: "g" (V_f^g), "a" (V_f^a, the paper's) or "c" (V_f^c).
+    _C.CTL.FUSION.INFERENCE_BRANCH = "a"
+    # Losses of Eq. 9 beyond fast-reid's.
+    _C.CTL.LOSSES = CN()
+    # lambda_3 of Eq. 9: weight of the diversity loss of Eq. 8.
+    _C.CTL.LOSSES.DIV_SCALE = 1.0
+
+
 def add_plugin_config(cfg):
     """Every node of the plugin."""
     add_video_config(cfg)
     add_keypoint_config(cfg)
+    add_ctl_config(cfg)
     return cfg

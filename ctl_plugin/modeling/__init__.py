@@ -1,1 +1,1 @@
-from . import meta_arch  # noqa: F401  (registers into fast-reid's registries)
+from . import backbones, meta_arch  # noqa: F401  (register into fast-reid's registries)

@@ -1,0 +1,1 @@
+from .diversity import diversity_loss

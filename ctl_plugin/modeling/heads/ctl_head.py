@@ -1,0 +1,94 @@
+"""CTL's graph head (Sec. 3.1-3.4): feature maps and heat-maps -> V_g and V_p."""
+import torch
+from scipy.linalg import block_diag
+from torch import nn
+
+from ...keypoints import skeleton
+from .cross_scale import CrossScaleGraphConv
+from .graph_conv3d import GraphConvLayer
+from .part_features import PartFeatures, node_layout
+
+DESTINATION = "s3"
+
+
+def member_pooling(src, dst):
+    """[N_dst, N_src]: a destination part is the mean of the source nodes it contains."""
+    inside = (skeleton.keypoint_to_part(src).T @ skeleton.keypoint_to_part(dst)) > 0  # [N_src, N_dst]
+    inside = torch.from_numpy(inside.T.astype("float32"))
+    return inside / inside.sum(1, keepdim=True)
+
+
+class CTLGraphHead(nn.Module):
+    """Part features of `scales` (Eq. 1) -> L graph layers on the context-reinforced
+    topology (Eq. 2-4, shortcut X^{l+1} = X^l + X^{l+1} from the second layer on)
+    -> V_p = X_s3 + alpha * sum over the other scales of X_s->s3 (Eq. 7).
+
+    X_s->s3 is the CS-GCL of Eq. 5-6 (`cross_scale=True`) or, for Table 3's
+    "+3D" row, the plain average of the scale's nodes inside each s3 part.
+    With cs_layers M = 2 the CS-GCLs also run after the first graph layer, their
+    V_p replacing the s3 nodes fed to the next layer (Table 5); every run has its
+    own CS-GCLs.
+
+    fmaps [B, T, C, h, w], heatmaps [B, T, 17, h, w] -> (V_g [B, T, C], V_p [B, T, 5, C])
+    """
+
+    def __init__(self, channels, scales=("s3", "s1", "s2"), gcl_mode="3d", num_layers=2, window=3,
+                 num_frames=6, use_mask=True, use_context=True, cross_scale=True, cs_layers=1,
+                 alpha=0.3, embed_dim=256):
+        super().__init__()
+        scales = tuple(scales)
+        if DESTINATION not in scales or len(set(scales)) != len(scales):
+            raise ValueError(f"CTL.CROSS_SCALE.SCALES must hold 's3' and no repeats, got {scales}")
+        if gcl_mode not in ("3d", "frame", "none"):
+            raise ValueError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {gcl_mode!r}")
+        if cs_layers not in (1, 2) or (cs_layers == 2 and (gcl_mode == "none" or num_layers < 2)):
+            raise ValueError(f"CTL.CROSS_SCALE.NUM_LAYERS must be 1, or 2 with CTL.GCL.NUM_LAYERS >= 2 "
+                             f"and CTL.GCL.MODE not 'none'; got {cs_layers} with {num_layers} "
+                             f"{gcl_mode!r} layers")
+        self.part_features = PartFeatures(scales)
+        sizes, offsets = node_layout(scales)
+        self.slices = {s: slice(o, o + n) for s, n, o in zip(scales, sizes, offsets)}
+        self.sources = tuple(s for s in scales if s != DESTINATION)
+        self.alpha = alpha
+        groups = torch.cat([torch.full((n,), i) for i, n in enumerate(sizes)])
+        physical = block_diag(*[skeleton.physical_adjacency(s) for s in scales])
+        n_layers = 0 if gcl_mode == "none" else num_layers
+        self.layers = nn.ModuleList(
+            GraphConvLayer(channels, physical, groups, gcl_mode, window, num_frames, use_mask, use_context)
+            for _ in range(n_layers))
+        # the graph layers after which V_p is formed (the last one always; the first too when M = 2)
+        self.cs_after = (0, n_layers - 1) if cs_layers == 2 else (n_layers - 1,)
+        self.cross_scale = None
+        if cross_scale:
+            self.cross_scale = nn.ModuleList(
+                nn.ModuleList(CrossScaleGraphConv(channels, embed_dim) for _ in self.sources)
+                for _ in self.cs_after)
+        elif self.sources:
+            pool = torch.cat([member_pooling(s, DESTINATION) for s in self.sources], dim=1)
+            index = torch.cat([torch.arange(sum(sizes))[self.slices[s]] for s in self.sources])
+            self.register_buffer("source_pool", pool, persistent=False)
+            self.register_buffer("source_index", index, persistent=False)
+
+    def combine(self, nodes, run):
+        """Eq. 7: V_p = X_s3 + alpha * (X_s13 + X_s23) from joint nodes [B, T, N, C]."""
+        dst = nodes[:, :, self.slices[DESTINATION]]
+        if not self.sources:
+            return dst
+        if self.cross_scale is not None:
+            moved = sum(cs(nodes[:, :, self.slices[s]], dst)
+                        for cs, s in zip(self.cross_scale[run], self.sources))
+        else:
+            moved = self.source_pool @ nodes[:, :, self.source_index]
+        return dst + self.alpha * moved
+
+    def forward(self, fmaps, heatmaps):
+        global_feat, nodes = self.part_features(fmaps, heatmaps)
+        if not len(self.layers):
+            return global_feat, self.combine(nodes, 0)
+        dst = self.slices[DESTINATION]
+        for i, layer in enumerate(self.layers):
+            nodes = layer(nodes) if i == 0 else nodes + layer(nodes)
+            if i in self.cs_after[:-1]:
+                fused = self.combine(nodes, self.cs_after.index(i))
+                nodes = torch.cat([nodes[:, :, :dst.start], fused, nodes[:, :, dst.stop:]], dim=2)
+        return global_feat, self.combine(nodes, len(self.cs_after) - 1)

@@ -1,0 +1,54 @@
+"""Where CTL's key-point heat-maps come from (KEYPOINTS.SOURCE), at feature resolution."""
+import torch.nn.functional as F
+from torch import nn
+
+from ..keypoints.heatmaps import normalize_heatmaps, render_heatmaps
+
+SOURCES = ("cache", "online")
+
+
+class KeypointHeatmaps(nn.Module):
+    """Softmax-normalised heat-maps [B, T, 17, h, w] for the clips of a batch (Eq. 1).
+
+    "cache":  rendered from batched_inputs["keypoints"] [B, T, 17, 3] (input pixels).
+    "online": `estimator` (a frozen module, clips [B, T, 3, H, W] 0-255 -> heat-maps
+              [B, T, 17, h', w']) runs on batched_inputs["images"]; its maps are
+              resized to the feature map when their size differs.
+    """
+
+    def __init__(self, source, sigma=1.0, temperature=1.0, estimator=None):
+        super().__init__()
+        if source not in SOURCES:
+            raise ValueError(f"KEYPOINTS.SOURCE: CTL needs key-points, expected one of {SOURCES}, "
+                             f"got {source!r}")
+        if source == "online" and estimator is None:
+            raise ValueError("KEYPOINTS.SOURCE is 'online' but no key-point estimator was given")
+        self.source = source
+        self.sigma = sigma
+        self.temperature = temperature
+        self.estimator = estimator
+
+    def forward(self, batched_inputs, feature_size):
+        images = batched_inputs["images"]
+        if self.source == "cache":
+            if "keypoints" not in batched_inputs:
+                raise KeyError("KEYPOINTS.SOURCE is 'cache' but the batch has no 'keypoints' "
+                               "(expected float [B, T, 17, 3])")
+            kps = batched_inputs["keypoints"]
+            if kps.shape[:2] != images.shape[:2] or tuple(kps.shape[2:]) != (17, 3):
+                raise ValueError(f"batch 'keypoints' has shape {tuple(kps.shape)}; expected "
+                                 f"[B, T, 17, 3] matching 'images' {tuple(images.shape)}")
+            raw = render_heatmaps(kps, image_size=images.shape[-2:], feature_size=feature_size,
+                                  sigma=self.sigma)
+        else:
+            raw = self.estimator(images)
+            if tuple(raw.shape[-2:]) != tuple(feature_size):
+                raw = F.interpolate(raw.flatten(0, 1), size=tuple(feature_size), mode="bilinear",
+                                    align_corners=False).unflatten(0, raw.shape[:2])
+        return normalize_heatmaps(raw, self.temperature)
+
+
+def build_keypoint_heatmaps(cfg, estimator=None):
+    """KeypointHeatmaps from the KEYPOINTS node; `estimator` serves the "online" source."""
+    return KeypointHeatmaps(cfg.KEYPOINTS.SOURCE, cfg.KEYPOINTS.SIGMA,
+                            cfg.KEYPOINTS.SOFTMAX_TEMPERATURE, estimator)
