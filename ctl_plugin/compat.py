@@ -7,6 +7,7 @@ of fast-reid (DataLoaderX, GPU faiss re-ranking, NCCL DDP) stay as they are.
 """
 import collections
 import collections.abc
+import functools
 import glob
 import importlib.util
 import logging
@@ -259,9 +260,35 @@ def fix_cpu_ddp():
     return True
 
 
+def fix_zero_grad_contiguous():
+    """fast-reid's `ContiguousParams` makes every `.grad` a view into one flat gradient
+    buffer, which is what the optimizer steps. torch >= 2.0's `optimizer.zero_grad()`
+    sets gradients to None, so from the first step on the optimizer sees no gradient
+    and nothing trains. Optimizers built by fast-reid zero that buffer in place instead."""
+    import fastreid.engine.defaults as defaults
+    import fastreid.solver as solver
+    from fastreid.solver import build
+
+    if getattr(build.build_optimizer, "_ctl_compat", False):
+        return False
+    original = build.build_optimizer
+
+    def build_optimizer(cfg, model, contiguous=True):
+        optimizer, params = original(cfg, model, contiguous)
+        if contiguous:
+            optimizer.zero_grad = functools.partial(optimizer.zero_grad, set_to_none=False)
+        return optimizer, params
+
+    build_optimizer._ctl_compat = True
+    build_optimizer.__wrapped__ = original
+    for module in (build, solver, defaults):
+        module.build_optimizer = build_optimizer
+    return True
+
+
 BEFORE_IMPORT = (fix_torchvision_op_schemas, fix_torch_six, fix_collections_mapping)
 AFTER_IMPORT = (fix_random_affine, fix_evaluator_exit, fix_dataloader_x, fix_rerank_search,
-                fix_flip_test, fix_cpu_ddp)
+                fix_flip_test, fix_cpu_ddp, fix_zero_grad_contiguous)
 
 
 def apply():

@@ -168,3 +168,39 @@ def test_ddp_wraps_cpu_modules():
 
 def test_apply_is_idempotent():
     assert compat.apply() == []
+
+
+def test_fastreid_optimizer_keeps_training_after_zero_grad():
+    """fast-reid's own SimpleTrainer step, three times: every step changes the weights."""
+    from fastreid.config import get_cfg
+    from fastreid.engine.train_loop import SimpleTrainer
+    from fastreid.solver import build
+
+    cfg = get_cfg()
+    cfg.SOLVER.OPT, cfg.SOLVER.BASE_LR = "Adam", 0.01
+    torch.manual_seed(0)
+    data = [{"x": torch.randn(8, 4), "y": torch.randn(8, 1)}] * 3
+
+    class Regressor(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 1)
+
+        def forward(self, batch):
+            return {"loss_mse": ((self.fc(batch["x"]) - batch["y"]) ** 2).mean()}
+
+    def steps(builder):
+        torch.manual_seed(1)
+        model = Regressor()
+        optimizer, params = builder(cfg, model)
+        trainer = SimpleTrainer(model, data, optimizer, params)
+        trainer.storage = __import__("fastreid.utils.events", fromlist=["EventStorage"]).EventStorage()
+        weights = [model.fc.weight.detach().clone()]
+        with trainer.storage:
+            for _ in range(3):
+                trainer.run_step()
+                weights.append(model.fc.weight.detach().clone())
+        return [not torch.equal(a, b) for a, b in zip(weights, weights[1:])]
+
+    assert steps(build.build_optimizer.__wrapped__)[1:] == [False, False]  # frozen after step 1
+    assert steps(build.build_optimizer) == [True, True, True]
