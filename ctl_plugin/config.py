@@ -77,6 +77,9 @@ def add_keypoint_config(cfg):
     # Frames per chunk: the unit written atomically, resumed after a kill, and
     # dealt out round-robin to --shard i/n.
     _C.KEYPOINTS.EXTRACT.CHUNK_SIZE = 1024
+    # Frames read and estimated per step (a multiple of KEYPOINTS.MMPOSE.BATCH_SIZE
+    # keeps the estimator's batches full).
+    _C.KEYPOINTS.EXTRACT.BATCH_SIZE = 64
     # Processes decoding frames while the estimator runs.
     _C.KEYPOINTS.EXTRACT.NUM_WORKERS = 2
 
