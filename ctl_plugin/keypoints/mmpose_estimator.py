@@ -199,11 +199,11 @@ def build_mmpose_estimator(cfg):
     weights_sha256 = ""
     if checkpoint != RANDOM_WEIGHTS:
         state = load_state_dict(checkpoint, node.ALLOW_UNSAFE_LOAD)
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
             raise MmposeLoadError(f"KEYPOINTS.MMPOSE.CHECKPOINT '{checkpoint}' does not fit "
-                                  f"KEYPOINTS.MMPOSE.CONFIG '{node.CONFIG}': missing {missing[:5]} "
-                                  f"({len(missing)}), unexpected {unexpected[:5]} ({len(unexpected)})")
+                                  f"KEYPOINTS.MMPOSE.CONFIG '{node.CONFIG}': {str(e)[:1500]}") from e
         weights_sha256 = file_sha256(checkpoint)
     stem = os.path.splitext(os.path.basename(node.CONFIG))[0]
     h, w = node.INPUT_SIZE

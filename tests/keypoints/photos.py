@@ -79,5 +79,5 @@ class TinyKeypointVideo(VideoDataset):
                          **kwargs)
 
 
-if "TinyKeypointVideo" not in DATASET_REGISTRY:
+if "TinyKeypointVideo" not in DATASET_REGISTRY._obj_map:
     DATASET_REGISTRY.register(TinyKeypointVideo)
