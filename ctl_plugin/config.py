@@ -48,6 +48,41 @@ def add_keypoint_config(cfg):
     # by this temperature (1.0 is the paper's plain softmax).
     _C.KEYPOINTS.SOFTMAX_TEMPERATURE = 1.0
 
+    # The mmpose estimator: online mode, and `tools/extract_keypoints.py --estimator mmpose`.
+    _C.KEYPOINTS.MMPOSE = CN()
+    # A config shipped in the mmpose wheel (its file name without .py) or a path to one;
+    # it must be a top-down heat-map model of the 17 COCO key-points.
+    _C.KEYPOINTS.MMPOSE.CONFIG = "td-hm_hrnet-w32_8xb64-210e_coco-256x192"
+    # The model's weights: a state_dict file, or a checkpoint holding one under
+    # 'state_dict'. "random" builds seeded random weights (benchmarks only).
+    _C.KEYPOINTS.MMPOSE.CHECKPOINT = ""
+    # Weights are read with torch.load(weights_only=True). mmpose's released
+    # checkpoints also pickle numpy arrays; True lets such a trusted file be unpickled.
+    _C.KEYPOINTS.MMPOSE.ALLOW_UNSAFE_LOAD = False
+    # (H, W) every frame is resized to before the estimator. HRNet is fully
+    # convolutional, so a 256x192 checkpoint runs at re-ID's 256x128.
+    _C.KEYPOINTS.MMPOSE.INPUT_SIZE = [256, 128]
+    # Frames per forward pass of the estimator.
+    _C.KEYPOINTS.MMPOSE.BATCH_SIZE = 32
+
+    # The mediapipe estimator (BlazePose-full, weights shipped in the wheel), offline only.
+    _C.KEYPOINTS.MEDIAPIPE = CN()
+    # Person-detector threshold; a frame without a detection gets confidence 0.
+    _C.KEYPOINTS.MEDIAPIPE.MIN_DETECTION_CONFIDENCE = 0.5
+
+    # Offline extraction into the cache (tools/extract_keypoints.py).
+    _C.KEYPOINTS.EXTRACT = CN()
+    # Estimator used when --estimator is not given: "mmpose" or "mediapipe".
+    _C.KEYPOINTS.EXTRACT.ESTIMATOR = "mmpose"
+    # Frames per chunk: the unit written atomically, resumed after a kill, and
+    # dealt out round-robin to --shard i/n.
+    _C.KEYPOINTS.EXTRACT.CHUNK_SIZE = 1024
+    # Frames read and estimated per step (a multiple of KEYPOINTS.MMPOSE.BATCH_SIZE
+    # keeps the estimator's batches full).
+    _C.KEYPOINTS.EXTRACT.BATCH_SIZE = 64
+    # Processes decoding frames while the estimator runs.
+    _C.KEYPOINTS.EXTRACT.NUM_WORKERS = 2
+
 
 def add_ctl_config(cfg):
     """CTL: the graph heads of CTL (Sec. 3) and every ablation of Tables 3-5 / Fig. 7.

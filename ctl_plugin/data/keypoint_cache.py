@@ -9,10 +9,20 @@ On disk, for dataset `D` and frame list `F` (e.g. MARS / bbox_train):
 
 The sidecar is written last, so a cache without one is incomplete. Opening checks
 the sidecar against the dataset and refuses a cache that does not match it.
+
+`ChunkedCacheWriter` builds a cache in chunks, for extraction that survives a kill
+and runs in shards:
+
+    <cache_dir>/D/F.parts/job.json          what is being extracted (a CacheInfo)
+    <cache_dir>/D/F.parts/<start>.npy       key-points of frames [start, start + chunk)
+
+Each chunk file appears by an atomic rename, so a killed run leaves only whole
+chunks; `merge` writes F.npy and F.json from them and removes F.parts.
 """
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -86,8 +96,9 @@ class KeypointCache:
         self.path = path
 
     @classmethod
-    def open(cls, cache_dir, dataset_name, frame_list, estimator=""):
-        """Open and validate the cache of `frame_list`; `estimator` ('' = any) must match."""
+    def open(cls, cache_dir, dataset_name, frame_list, estimator="", weights_sha256=""):
+        """Open and validate the cache of `frame_list`; `estimator` and `weights_sha256`
+        ('' = any) must match the sidecar."""
         array_path, sidecar_path = cache_paths(cache_dir, dataset_name, frame_list.name)
         hint = ("make it with `python tools/extract_keypoints.py --config-file <cfg>` "
                 "or set KEYPOINTS.CACHE_DIR")
@@ -110,6 +121,8 @@ class KeypointCache:
             problems.append("a different frame list (SHA-1 of the frame names differs)")
         if estimator and info.estimator != estimator:
             problems.append(f"estimator '{info.estimator}' (KEYPOINTS.ESTIMATOR is '{estimator}')")
+        if weights_sha256 and info.weights_sha256 != weights_sha256:
+            problems.append(f"weights SHA-256 '{info.weights_sha256}' (expected '{weights_sha256}')")
         array = np.load(array_path, mmap_mode="r")
         if array.shape != (len(frame_list), NUM_KEYPOINTS, 3):
             problems.append(f"array shape {array.shape} (expected ({len(frame_list)}, {NUM_KEYPOINTS}, 3))")
@@ -124,3 +137,95 @@ class KeypointCache:
     def lookup(self, frame_indices):
         """Key-points [n, 17, 3] (float32, frame pixels) of frames `frame_indices` of the list."""
         return np.array(self.array[np.asarray(frame_indices)], dtype=np.float32)
+
+
+class ChunkedCacheWriter:
+    """Writes the cache of one frame list chunk by chunk (see the module docstring).
+
+    Chunk k holds frames [k * chunk_size, (k + 1) * chunk_size); shard i of n owns
+    the chunks with k % n == i. Opening an existing F.parts that records another
+    frame list, estimator, weights or chunk size raises `KeypointCacheError`.
+    """
+
+    def __init__(self, cache_dir, dataset_name, frame_list, estimator, weights_sha256, chunk_size):
+        if chunk_size < 1:
+            raise ValueError(f"KEYPOINTS.EXTRACT.CHUNK_SIZE must be >= 1, got {chunk_size}")
+        self.cache_dir = cache_dir
+        self.dataset_name = dataset_name
+        self.frame_list = frame_list
+        self.info = CacheInfo(dataset_name, frame_list.name, len(frame_list), frame_list.digest(),
+                              estimator, weights_sha256)
+        self.chunk_size = int(chunk_size)
+        self.parts_dir = self.parts_dir_of(cache_dir, dataset_name, frame_list)
+        os.makedirs(self.parts_dir, exist_ok=True)
+        self._check_job()
+
+    @staticmethod
+    def parts_dir_of(cache_dir, dataset_name, frame_list):
+        return os.path.splitext(cache_paths(cache_dir, dataset_name, frame_list.name)[0])[0] + ".parts"
+
+    def _job(self):
+        return dict(asdict(self.info), chunk_size=self.chunk_size)
+
+    def _check_job(self):
+        path = os.path.join(self.parts_dir, "job.json")
+        job = self._job()
+        if os.path.exists(path):
+            with open(path) as f:
+                found = json.load(f)
+            diff = sorted(k for k in job if found.get(k) != job[k])
+            if diff:
+                raise KeypointCacheError(
+                    f"'{self.parts_dir}' holds a partial extraction with other "
+                    + ", ".join(f"{k} ({found.get(k)!r}, now {job[k]!r})" for k in diff)
+                    + "; remove that folder to start again")
+            return
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(job, f, indent=1)
+        os.replace(tmp, path)
+
+    def chunks(self):
+        """(start, stop) of every chunk, in order."""
+        n = len(self.frame_list)
+        return [(s, min(s + self.chunk_size, n)) for s in range(0, n, self.chunk_size)]
+
+    def chunk_path(self, start):
+        return os.path.join(self.parts_dir, f"{start:010d}.npy")
+
+    def is_done(self, start):
+        return os.path.exists(self.chunk_path(start))
+
+    def pending(self, shard=0, num_shards=1):
+        """Chunks of shard `shard` of `num_shards` not written yet."""
+        return [c for k, c in enumerate(self.chunks()) if k % num_shards == shard and not self.is_done(c[0])]
+
+    def write_chunk(self, start, keypoints):
+        """Write the key-points [stop - start, 17, 3] of chunk `start` atomically."""
+        bounds = dict(self.chunks())
+        if start not in bounds:
+            raise ValueError(f"{start} is not the start of a chunk of '{self.parts_dir}'")
+        keypoints = np.asarray(keypoints, dtype=np.float32)
+        expected = (bounds[start] - start, NUM_KEYPOINTS, 3)
+        if keypoints.shape != expected:
+            raise ValueError(f"chunk {start} of '{self.parts_dir}': key-points have shape "
+                             f"{keypoints.shape}; expected {expected}")
+        tmp = f"{self.chunk_path(start)}.{os.getpid()}.tmp.npy"
+        np.save(tmp, keypoints)
+        os.replace(tmp, self.chunk_path(start))
+
+    def is_complete(self):
+        return all(self.is_done(s) for s, _ in self.chunks())
+
+    def merge(self):
+        """Write the whole cache from the chunks, then remove the parts folder."""
+        missing = [s for s, _ in self.chunks() if not self.is_done(s)]
+        if missing:
+            raise KeypointCacheError(f"'{self.parts_dir}' lacks {len(missing)} chunk(s), "
+                                     f"the first at frame {missing[0]}; extract them before merging")
+        parts = [np.load(self.chunk_path(s)) for s, _ in self.chunks()]
+        keypoints = np.concatenate(parts) if parts else np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
+        path = write_cache(self.cache_dir, self.dataset_name, self.frame_list, keypoints,
+                           self.info.estimator, self.info.weights_sha256)
+        shutil.rmtree(self.parts_dir)
+        return path

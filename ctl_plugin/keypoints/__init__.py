@@ -1,0 +1,10 @@
+"""Key-points: the COCO-17 skeleton, heat-maps (Eq. 1) and the estimators."""
+
+
+def build_online_estimator(cfg):
+    """The frozen estimator the model runs when KEYPOINTS.SOURCE is "online":
+    `estimator(batched_inputs["images"], feature_size=fmaps.shape[-2:])` turns clips
+    [B, T, 3, H, W] (0-255 RGB) into raw heat-maps [B, T, 17, h, w]."""
+    from .mmpose_estimator import build_mmpose_estimator
+
+    return build_mmpose_estimator(cfg)

@@ -1,0 +1,66 @@
+"""Frames per second of offline key-point extraction, per estimator.
+
+    python bench/keypoint_extraction.py --estimator mmpose [--frames 64]
+    python bench/keypoint_extraction.py --estimator mediapipe [--frames 64]
+
+Frames are 256 x 128 person crops of ultralytics' bus.jpg (installed by `make
+install`); mmpose runs HRNet-W32 with seeded random weights at 256 x 128.
+"""
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cv2  # noqa: E402
+import torch  # noqa: E402
+
+import ctl_plugin  # noqa: E402,F401
+from ctl_plugin import add_plugin_config  # noqa: E402
+from ctl_plugin.data.tracklets import FrameList  # noqa: E402
+from ctl_plugin.keypoints.extraction import extract  # noqa: E402
+from fastreid.config import get_cfg  # noqa: E402
+
+BOXES = ((20, 380, 260, 910), (200, 370, 370, 890), (640, 390, 810, 880))  # x0, y0, x1, y1
+
+
+class Frames:
+    def __init__(self, frame_list):
+        self.frame_lists = {frame_list.name: frame_list}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--estimator", choices=("mmpose", "mediapipe"), required=True)
+    parser.add_argument("--frames", type=int, default=64)
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count())
+    bus = cv2.imread(os.path.join(importlib.util.find_spec("ultralytics").submodule_search_locations[0],
+                                  "assets", "bus.jpg"))
+    cfg = add_plugin_config(get_cfg())
+    cfg.KEYPOINTS.MMPOSE.CHECKPOINT = "random"
+    with tempfile.TemporaryDirectory() as root:
+        rel = []
+        for i in range(args.frames):
+            x0, y0, x1, y1 = BOXES[i % len(BOXES)]
+            rel.append(f"{i:05d}.jpg")
+            cv2.imwrite(os.path.join(root, rel[-1]), cv2.resize(bus[y0:y1, x0:x1], (128, 256)))
+        if args.estimator == "mmpose":
+            from ctl_plugin.keypoints.mmpose_estimator import build_mmpose_estimator
+            estimator = build_mmpose_estimator(cfg)
+        else:
+            from ctl_plugin.keypoints.mediapipe_estimator import build_mediapipe_estimator
+            estimator = build_mediapipe_estimator(cfg)
+        start = time.perf_counter()
+        extract({"bench": Frames(FrameList("frames", root, rel))}, estimator, os.path.join(root, "cache"),
+                cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE, cfg.KEYPOINTS.EXTRACT.BATCH_SIZE,
+                num_workers=cfg.KEYPOINTS.EXTRACT.NUM_WORKERS)
+        seconds = time.perf_counter() - start
+    print(f"{estimator.name}: {args.frames} frames in {seconds:.1f} s = {args.frames / seconds:.1f} frames/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Extract the 17 COCO key-points of every frame of the config's datasets into the cache.
+
+    python tools/extract_keypoints.py --config-file configs/X.yml [--estimator mmpose|mediapipe]
+        [--shard i/n] [--overwrite] [KEY VALUE ...]
+
+Every frame list of every dataset in DATASETS.NAMES and DATASETS.TESTS is written to
+KEYPOINTS.CACHE_DIR (default <data root>/keypoints) in chunks. A killed run resumes
+without redoing finished chunks. `--shard i/n` runs one of n processes (one per GPU,
+e.g. with CUDA_VISIBLE_DEVICES=i and MODEL.DEVICE cuda); a final run without
+--shard extracts what is left and merges the chunks into the cache.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
+from ctl_plugin import add_plugin_config  # noqa: E402
+from fastreid.config import get_cfg  # noqa: E402
+from fastreid.data import build as data_build  # noqa: E402
+from fastreid.data.datasets import DATASET_REGISTRY  # noqa: E402
+
+
+def parse_shard(text):
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard '{text}': expected i/n, e.g. 0/4")
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard '{text}': need 0 <= i < n")
+    return index, count
+
+
+def argument_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config-file", required=True, metavar="FILE")
+    parser.add_argument("--estimator", choices=("mmpose", "mediapipe"),
+                        help="default: KEYPOINTS.EXTRACT.ESTIMATOR")
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="i/n")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace caches made with other frames, estimator or weights")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
+    return parser
+
+
+def setup(args):
+    cfg = add_plugin_config(get_cfg())
+    cfg.merge_from_file(args.config_file)
+    cfg.merge_from_list(args.opts)
+    cfg.freeze()
+    return cfg
+
+
+def build_estimator(cfg, backend):
+    if backend == "mmpose":
+        from ctl_plugin.keypoints.mmpose_estimator import build_mmpose_estimator
+        return build_mmpose_estimator(cfg).to(cfg.MODEL.DEVICE)
+    if backend == "mediapipe":
+        from ctl_plugin.keypoints.mediapipe_estimator import build_mediapipe_estimator
+        return build_mediapipe_estimator(cfg)
+    raise ValueError(f"KEYPOINTS.EXTRACT.ESTIMATOR '{backend}': expected 'mmpose' or 'mediapipe'")
+
+
+def main(argv=None):
+    from ctl_plugin.keypoints.extraction import extract
+
+    args = argument_parser().parse_args(argv)
+    cfg = setup(args)
+    root = data_build._root
+    names = list(dict.fromkeys(list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS)))
+    datasets = {name: DATASET_REGISTRY.get(name)(root=root, split_id=cfg.VIDEO.SPLIT) for name in names}
+    cache_dir = cfg.KEYPOINTS.CACHE_DIR or os.path.join(root, "keypoints")
+    estimator = build_estimator(cfg, args.estimator or cfg.KEYPOINTS.EXTRACT.ESTIMATOR)
+    status = extract(datasets, estimator, cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
+                     cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, shard=args.shard,
+                     num_workers=cfg.KEYPOINTS.EXTRACT.NUM_WORKERS, overwrite=args.overwrite,
+                     progress=not args.no_progress)
+    for s in status:
+        print(f"{s.dataset}/{s.frame_list}: {s.num_frames} frames, {s.state}: {s.path}")
+    if args.shard[1] > 1:
+        print(f"shard {args.shard[0]}/{args.shard[1]} done; run again without --shard to merge")
+    return status
+
+
+if __name__ == "__main__":
+    main()
