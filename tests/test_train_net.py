@@ -96,3 +96,10 @@ def test_loss_dict_names_fastreid_losses(mars_root):
         losses = model(batch)
     assert set(losses) == {"loss_cls", "loss_triplet"}
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
+
+
+def test_missing_pretrained_weights_name_the_key(mars_root):
+    cfg = train_net.setup(parse(mars_root / "out", "MODEL.BACKBONE.PRETRAIN", "True",
+                                "MODEL.BACKBONE.PRETRAIN_PATH", str(mars_root / "missing.pth")))
+    with pytest.raises(FileNotFoundError, match="MODEL.BACKBONE.PRETRAIN_PATH .*missing.pth"):
+        train_net.VideoTrainer.build_model(cfg)

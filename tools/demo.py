@@ -17,7 +17,7 @@ from tabulate import tabulate  # noqa: E402
 import train_net  # noqa: E402
 from ctl_plugin.data.synthetic import generate_synthetic_mars  # noqa: E402
 
-DEFAULT_CONFIGS = ["configs/Demo/Baseline_Synthetic.yml"]
+DEFAULT_CONFIGS = ["configs/Demo/Baseline_Synthetic.yml", "configs/Demo/CTL_Synthetic.yml"]
 
 
 def main():

@@ -1,5 +1,4 @@
 """Where CTL's key-point heat-maps come from (KEYPOINTS.SOURCE), at feature resolution."""
-import torch.nn.functional as F
 from torch import nn
 
 from ..keypoints.heatmaps import normalize_heatmaps, render_heatmaps
@@ -11,9 +10,9 @@ class KeypointHeatmaps(nn.Module):
     """Softmax-normalised heat-maps [B, T, 17, h, w] for the clips of a batch (Eq. 1).
 
     "cache":  rendered from batched_inputs["keypoints"] [B, T, 17, 3] (input pixels).
-    "online": `estimator` (a frozen module, clips [B, T, 3, H, W] 0-255 -> heat-maps
-              [B, T, 17, h', w']) runs on batched_inputs["images"]; its maps are
-              resized to the feature map when their size differs.
+    "online": `estimator` (the frozen module of `keypoints.build_online_estimator`,
+              clips [B, T, 3, H, W] 0-255 -> raw heat-maps [B, T, 17, h, w] at the
+              requested feature size) runs on batched_inputs["images"].
     """
 
     def __init__(self, source, sigma=1.0, temperature=1.0, estimator=None):
@@ -41,14 +40,16 @@ class KeypointHeatmaps(nn.Module):
             raw = render_heatmaps(kps, image_size=images.shape[-2:], feature_size=feature_size,
                                   sigma=self.sigma)
         else:
-            raw = self.estimator(images)
-            if tuple(raw.shape[-2:]) != tuple(feature_size):
-                raw = F.interpolate(raw.flatten(0, 1), size=tuple(feature_size), mode="bilinear",
-                                    align_corners=False).unflatten(0, raw.shape[:2])
+            device = next(self.estimator.parameters()).device
+            raw = self.estimator(images.to(device), feature_size=tuple(feature_size))
         return normalize_heatmaps(raw, self.temperature)
 
 
 def build_keypoint_heatmaps(cfg, estimator=None):
-    """KeypointHeatmaps from the KEYPOINTS node; `estimator` serves the "online" source."""
+    """KeypointHeatmaps from the KEYPOINTS node; the "online" source builds the frozen
+    estimator of KEYPOINTS.MMPOSE unless one is given."""
+    if cfg.KEYPOINTS.SOURCE == "online" and estimator is None:
+        from ..keypoints import build_online_estimator
+        estimator = build_online_estimator(cfg)
     return KeypointHeatmaps(cfg.KEYPOINTS.SOURCE, cfg.KEYPOINTS.SIGMA,
                             cfg.KEYPOINTS.SOFTMAX_TEMPERATURE, estimator)

@@ -190,8 +190,12 @@ def test_keypoint_source_errors_and_online_branch():
         KeypointHeatmaps("cache")({"images": inputs["images"], "keypoints": inputs["keypoints"][:, :2]}, (4, 2))
 
     class Fixed(torch.nn.Module):
-        def forward(self, clips):
-            return torch.ones(clips.shape[0], clips.shape[1], 17, 8, 4)
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, clips, feature_size):
+            return self.scale * torch.ones(clips.shape[0], clips.shape[1], 17, *feature_size)
 
     heat = KeypointHeatmaps("online", estimator=Fixed())(inputs, (4, 2))
     assert heat.shape == (2, T, 17, 4, 2)
@@ -246,3 +250,24 @@ def test_every_ablation_row_builds_from_keys_and_runs(row):
     model = build_model(cfg).eval()
     with torch.no_grad():
         assert model(batch(clips=[1, 1])).shape == (2, model.fusion.channels)
+
+
+def test_ctl_with_online_mmpose_keypoints():
+    """KEYPOINTS.SOURCE online: the frozen HRNet estimator inside CTL, no cached key-points."""
+    cfg = tiny_cfg()
+    cfg.KEYPOINTS.SOURCE = "online"
+    cfg.KEYPOINTS.MMPOSE.CHECKPOINT = "random"
+    cfg.KEYPOINTS.MMPOSE.INPUT_SIZE = [64, 32]
+    model = build_model(cfg)
+    estimator = model.keypoint_heatmaps.estimator
+    inputs = batch(b=4)
+    del inputs["keypoints"]
+    losses = train_losses(model, inputs)
+    assert set(losses) == LOSS_NAMES and all(torch.isfinite(v) for v in losses.values())
+    assert not estimator.training and all(not p.requires_grad for p in estimator.parameters())
+    sum(losses.values()).backward()
+    assert all(p.grad is None for p in estimator.parameters())
+    model.eval()
+    with torch.no_grad():
+        feats = model({"images": inputs["images"][:3], "num_clips": torch.tensor([1, 2])})
+    assert feats.shape[0] == 2 and torch.isfinite(feats).all()

@@ -12,8 +12,22 @@ In training `forward` returns fast-reid's loss dict; at test it returns one
 feature per tracklet (the mean of its clip features), so fast-reid's
 `ReidEvaluator`, re-ranking and AQE work unchanged.
 """
+import os
+
 import torch
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY, Baseline
+
+
+def check_pretrained_weights(cfg):
+    """fast-reid downloads ImageNet weights when PRETRAIN_PATH is empty; here nothing can be
+    downloaded, so a missing file is an error that says what to do."""
+    backbone = cfg.MODEL.BACKBONE
+    if backbone.PRETRAIN and not os.path.isfile(backbone.PRETRAIN_PATH):
+        raise FileNotFoundError(
+            f"MODEL.BACKBONE.PRETRAIN is True but MODEL.BACKBONE.PRETRAIN_PATH "
+            f"'{backbone.PRETRAIN_PATH}' is not a file: put the ImageNet weights of the backbone "
+            f"there (for ResNet-50, torchvision's resnet50-19c8e357.pth) or set "
+            f"MODEL.BACKBONE.PRETRAIN False")
 
 
 def pool_clips(features, num_clips):
@@ -33,6 +47,11 @@ class VideoBaseline(Baseline):
 
     Subclasses replace `video_head` (and extend `losses` when they add any).
     """
+
+    @classmethod
+    def from_config(cls, cfg):
+        check_pretrained_weights(cfg)
+        return super().from_config(cfg)
 
     def preprocess_image(self, batched_inputs):
         """Normalise out of place (fast-reid's Baseline does it in place), any leading dims."""
