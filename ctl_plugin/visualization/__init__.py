@@ -1,0 +1,1 @@
+"""Pictures of results: rank lists, AP distribution, key-point overlays, CTL adjacency."""

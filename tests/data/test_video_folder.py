@@ -1,0 +1,52 @@
+"""VideoFolder: tracklets from a folder tree, and clear errors on malformed trees."""
+import pytest
+
+import ctl_plugin  # noqa: F401
+from ctl_plugin.data.datasets import DatasetLayoutError
+from ctl_plugin.data.datasets.video_folder import VideoFolder
+from tests.fixtures.video_datasets import write_frame
+
+
+def tracklet(root, split, pid, cam, name, n):
+    for i in range(n):
+        write_frame(str(root / "video-folder" / split / str(pid) / str(cam) / name / f"{i:03d}.jpg"), pid, i)
+
+
+def test_reads_splits_in_order(tmp_path):
+    tracklet(tmp_path, "train", 3, 1, "a", 3)
+    tracklet(tmp_path, "train", 3, 2, "b", 2)
+    tracklet(tmp_path, "query", 5, 0, "q", 4)
+    tracklet(tmp_path, "gallery", 5, 1, "g", 2)
+    ds = VideoFolder(root=str(tmp_path))
+    assert [(len(s), p, c) for s, p, c in ds.train] == [(3, "VideoFolder_3", "VideoFolder_1"),
+                                                        (2, "VideoFolder_3", "VideoFolder_2")]
+    assert [(len(s), p, c) for s, p, c in ds.query] == [(4, 5, 0)]
+    assert [(len(s), p, c) for s, p, c in ds.gallery] == [(2, 5, 1)]
+    assert ds.query[0][0].paths()[-1].endswith("q/003.jpg")
+
+
+def test_missing_splits_are_empty(tmp_path):
+    tracklet(tmp_path, "gallery", 1, 0, "g", 2)
+    ds = VideoFolder(root=str(tmp_path))
+    assert ds.train == [] and ds.query == [] and len(ds.gallery) == 1
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("pid", r"train/x1'.*<pid> folder named by an integer"),
+    ("cam", r"train/1/c2'.*<camid> folder named by an integer"),
+    ("empty", r"train/1/2/t'.*empty tracklet"),
+    ("file", r"train/1/2/stray.txt'.*<tracklet> folder, found a file"),
+])
+def test_malformed_trees_name_the_path(tmp_path, bad, message):
+    base = tmp_path / "video-folder" / "train"
+    if bad == "pid":
+        (base / "x1" / "2" / "t").mkdir(parents=True)
+    elif bad == "cam":
+        (base / "1" / "c2" / "t").mkdir(parents=True)
+    elif bad == "empty":
+        (base / "1" / "2" / "t").mkdir(parents=True)
+    else:
+        tracklet(tmp_path, "train", 1, 2, "t", 1)
+        (base / "1" / "2" / "stray.txt").write_text("")
+    with pytest.raises(DatasetLayoutError, match=message):
+        VideoFolder(root=str(tmp_path))

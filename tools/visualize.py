@@ -1,0 +1,163 @@
+#!/usr/bin/env python
+"""Pictures of a trained model on the test set of DATASETS.TESTS[0].
+
+    python tools/visualize.py --config-file configs/CTL_MARS.yml --output vis/ \
+        [--num-queries 20] [--topk 10] [--query-frames 4] [--gallery-frames 1] \
+        MODEL.WEIGHTS logs/ctl/model_final.pth
+
+Writes to --output:
+    ranklist/<q>_pid<pid>.png  query frames beside the top-k gallery tracklets
+                               (green border: same identity, red: another), distances printed
+    ap_histogram.png           distribution of per-query average precision
+    keypoints/<q>.png          key-points on the query's frames (KEYPOINTS.SOURCE cache)
+    adjacency/<layer>_<scale>_{mask,context}.png
+                               CTL's A^m and the mean A^c over the first test batches
+"""
+import argparse
+import logging
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from fastreid.config import get_cfg  # noqa: E402
+from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
+from fastreid.utils.compute_dist import build_dist  # noqa: E402
+from fastreid.utils.logger import setup_logger  # noqa: E402
+
+from ctl_plugin import add_plugin_config  # noqa: E402
+from ctl_plugin.data.build import build_video_test_loader  # noqa: E402
+from ctl_plugin.data.transforms import read_frame  # noqa: E402
+from ctl_plugin.engine import VideoTrainer  # noqa: E402
+from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist  # noqa: E402
+from projects import add_project_configs  # noqa: E402
+
+logger = logging.getLogger("ctl_plugin.visualize")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config-file", required=True, metavar="FILE")
+    p.add_argument("--output", required=True, metavar="DIR", help="folder for the PNGs")
+    p.add_argument("--num-queries", type=int, default=20, help="rank lists drawn (the first queries)")
+    p.add_argument("--topk", type=int, default=10, help="gallery tracklets per rank list")
+    p.add_argument("--query-frames", type=int, default=4, help="frames shown of each query")
+    p.add_argument("--gallery-frames", type=int, default=1, help="frames shown of each gallery tracklet")
+    p.add_argument("--context-batches", type=int, default=4, help="test batches averaged for A^c")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="config KEY VALUE pairs, e.g. MODEL.WEIGHTS")
+    return p.parse_args(argv)
+
+
+def setup(args):
+    cfg = get_cfg()
+    add_plugin_config(cfg)
+    add_project_configs(cfg)
+    cfg.merge_from_file(args.config_file)
+    cfg.merge_from_list(args.opts)
+    cfg.MODEL.BACKBONE.PRETRAIN = False
+    cfg.freeze()
+    return cfg
+
+
+def spread(span, count):
+    """`count` frames of a tracklet, evenly spread over it."""
+    idx = np.unique(np.linspace(0, len(span) - 1, num=min(count, len(span))).round().astype(int))
+    return [read_frame(span.path(int(i))) for i in idx], idx
+
+
+@torch.no_grad()
+def extract(model, loader):
+    """(features [N, D], pids [N], camids [N]) of every test tracklet, in loader order."""
+    feats, pids, camids = [], [], []
+    model.eval()
+    for batch in loader:
+        feats.append(model(batch).cpu())
+        pids.append(batch["targets"])
+        camids.append(batch["camids"])
+    return torch.cat(feats), torch.cat(pids).numpy(), torch.cat(camids).numpy()
+
+
+def repeat_to(frames, count):
+    """Pad a frame list to `count` by repeating its last frame (short tracklets)."""
+    return frames + [frames[-1]] * (count - len(frames))
+
+
+def draw_rank_lists(args, items, distmat, pids, camids, num_query, out_dir):
+    q_pids, g_pids = pids[:num_query], pids[num_query:]
+    q_cams, g_cams = camids[:num_query], camids[num_query:]
+    full_idx, full_match = ranklist.rank_lists(distmat, q_pids, g_pids, q_cams, g_cams, distmat.shape[1])
+    relevant = [int(((g_pids == p) & (g_cams != c)).sum()) for p, c in zip(q_pids, q_cams)]
+    aps = ap_distribution.query_average_precisions(full_idx, full_match, relevant)
+    ap_distribution.draw_ap_histogram(aps, os.path.join(args.output, "ap_histogram.png"))
+    logger.info(f"mAP over {int(np.sum(~np.isnan(aps)))} queries: {np.nanmean(aps):.4f}")
+    os.makedirs(out_dir, exist_ok=True)
+    for q in range(min(args.num_queries, num_query)):
+        ranked = [g for g in full_idx[q, :args.topk] if g >= 0]
+        q_frames = repeat_to(spread(items[q][0], args.query_frames)[0], args.query_frames)
+        g_frames = [repeat_to(spread(items[num_query + g][0], args.gallery_frames)[0], args.gallery_frames)
+                    for g in ranked]
+        image = ranklist.draw_rank_list(q_frames, g_frames, distmat[q, ranked], full_match[q, :len(ranked)],
+                                        tile_size=tuple(args.tile_size))
+        ranklist.save_png(image, os.path.join(out_dir, f"{q:04d}_pid{q_pids[q]}.png"))
+    logger.info(f"rank lists written to {out_dir}")
+
+
+def draw_keypoints(args, dataset, num_query, out_dir):
+    caches = dataset.keypoints
+    if caches is None:
+        logger.info("no key-point cache (KEYPOINTS.SOURCE is not 'cache'): key-point overlays skipped")
+        return
+    os.makedirs(out_dir, exist_ok=True)
+    for q in range(min(args.num_queries, num_query)):
+        span = dataset.img_items[q][0]
+        frames, idx = spread(span, args.query_frames)
+        kps = caches[span.frames].lookup(span.start + idx)
+        ranklist.save_png(keypoints.draw_keypoint_clip(frames, kps, scale=args.keypoint_scale),
+                          os.path.join(out_dir, f"{q:04d}.png"))
+    logger.info(f"key-point overlays written to {out_dir}")
+
+
+def draw_adjacency(args, model, loader, out_dir):
+    if not hasattr(model, "graph_head"):
+        logger.info(f"{type(model).__name__} has no learned topology: adjacency pictures skipped")
+        return
+    os.makedirs(out_dir, exist_ok=True)
+    batches = [b for _, b in zip(range(args.context_batches), loader)]
+    for kind, matrices in (("mask", adjacency.learned_masks(model)),
+                           ("context", adjacency.mean_contexts(model, batches))):
+        label = "A^m" if kind == "mask" else f"mean A^c over {sum(len(b['num_clips']) for b in batches)} tracklets"
+        for (layer, scale), m in matrices.items():
+            adjacency.draw_adjacency(m, adjacency.NODE_NAMES[scale], f"layer {layer + 1}, {scale}: {label}",
+                                     os.path.join(out_dir, f"layer{layer + 1}_{scale}_{kind}.png"))
+    logger.info(f"adjacency matrices written to {out_dir}")
+
+
+def main(args):
+    cfg = setup(args)
+    setup_logger(name="ctl_plugin")
+    setup_logger(name="fastreid")
+    args.tile_size = (cfg.INPUT.SIZE_TEST[0] // 2, cfg.INPUT.SIZE_TEST[1] // 2)
+    args.keypoint_scale = 2
+    os.makedirs(args.output, exist_ok=True)
+    model = VideoTrainer.build_model(cfg)
+    if cfg.MODEL.WEIGHTS:
+        Checkpointer(model).load(cfg.MODEL.WEIGHTS)
+    else:
+        logger.warning("MODEL.WEIGHTS is empty: the pictures show an untrained model")
+    name = cfg.DATASETS.TESTS[0]
+    loader, num_query = build_video_test_loader(cfg, name)
+    logger.info(f"extracting features of {len(loader.dataset)} {name} test tracklets")
+    feats, pids, camids = extract(model, loader)
+    distmat = build_dist(feats[:num_query], feats[num_query:], cfg.TEST.METRIC)
+    draw_rank_lists(args, loader.dataset.img_items, distmat, pids, camids, num_query,
+                    os.path.join(args.output, "ranklist"))
+    draw_keypoints(args, loader.dataset, num_query, os.path.join(args.output, "keypoints"))
+    draw_adjacency(args, model, loader, os.path.join(args.output, "adjacency"))
+    return distmat
+
+
+if __name__ == "__main__":
+    main(parse_args())
