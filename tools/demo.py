@@ -5,6 +5,7 @@
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -35,11 +36,17 @@ def main():
     rows = []
     for config in args.configs:
         start = time.time()
+        cfg = train_net.setup(default_argument_parser().parse_args(["--config-file", config]))
         results = train_net.main(default_argument_parser().parse_args(["--config-file", config]))
         rows.append([os.path.basename(config), results["Rank-1"], results["mAP"],
                      f"{time.time() - start:.0f} s"])
-    print(tabulate(rows, headers=["config", "Rank-1", "mAP", "train + eval"], tablefmt="pipe",
-                   floatfmt=".1f"))
+        pictures = os.path.join(cfg.OUTPUT_DIR, "pictures")
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "visualize.py"),
+                        "--config-file", config, "--output", pictures, "--num-queries", "6",
+                        "MODEL.WEIGHTS", os.path.join(cfg.OUTPUT_DIR, "model_final.pth")], check=True)
+        rows[-1].append(pictures)
+    print(tabulate(rows, headers=["config", "Rank-1", "mAP", "train + eval", "pictures"],
+                   tablefmt="pipe", floatfmt=".1f"))
 
 
 if __name__ == "__main__":
