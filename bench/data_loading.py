@@ -42,7 +42,7 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=int, default=128, help="frame width (default 128)")
     parser.add_argument("--depth", default="18x", choices=["18x", "50x"], help="ResNet depth (default 18x)")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2, 4], help="loader workers to try")
-    parser.add_argument("--batches", type=int, default=8, help="timed batches per setting (default 8)")
+    parser.add_argument("--batches", type=int, default=4, help="timed batches per setting (default 4)")
     parser.add_argument("--steps", type=int, default=3, help="timed model steps after one warm-up (default 3)")
     parser.add_argument("--train-ids", type=int, default=16, help="identities in the synthetic set (default 16)")
     args = parser.parse_args(argv)
