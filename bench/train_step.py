@@ -1,0 +1,265 @@
+"""Training-step time of the video models, side by side in one process.
+
+For each model (VideoBaseline, CTL with cached key-points, CTL with online
+mmpose HRNet key-points, GRL, STMN) one forward + backward pass over the same
+random clip batch is timed; the steps of all models are interleaved round-robin
+so machine noise hits every model alike, and the median of --iters steps after
+--warmup steps is reported with its ratio to VideoBaseline.
+
+Peak memory: on CUDA, torch.cuda.max_memory_allocated over one step; on CPU,
+each model is built again in a spawned child process that runs two steps, and
+the child's peak resident set (VmHWM) minus its resident set before the first
+step is reported (the step's working memory).
+
+    python bench/train_step.py                      # R18, 2 ids x 2 clips x 6 x 128 x 64
+    python bench/train_step.py --paper-shape        # R50, 8 ids x 4 clips x 6 x 256 x 128
+    python bench/train_step.py --paper-shape --device cuda --amp --channels-last
+    python bench/train_step.py --profile CTL-cache  # plus torch.profiler's top ops of one model
+"""
+import argparse
+import contextlib
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+
+import torch
+from tabulate import tabulate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import ctl_plugin  # noqa: E402  (compat fixes before fastreid)
+import projects  # noqa: E402
+from fastreid.config import get_cfg  # noqa: E402
+from fastreid.modeling.meta_arch import build_model  # noqa: E402
+from fastreid.utils.events import EventStorage  # noqa: E402
+from torch import nn  # noqa: E402
+
+from ctl_plugin.keypoints import build_online_estimator  # noqa: E402
+from ctl_plugin.modeling.keypoint_source import build_keypoint_heatmaps  # noqa: E402
+
+# name -> (YAML file relative to the repository root, extra KEY VALUE overrides)
+MODELS = {
+    "VideoBaseline": ("configs/Baseline_MARS.yml", []),
+    "CTL-cache": ("configs/CTL_MARS.yml", ["KEYPOINTS.SOURCE", "cache"]),
+    "CTL-online": ("configs/CTL_MARS.yml", ["KEYPOINTS.MMPOSE.CHECKPOINT", "random"]),
+    "GRL": ("projects/GRL/configs/GRL_MARS.yml", []),
+    "STMN": ("projects/STMN/configs/STMN_MARS.yml", []),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--paper-shape", action="store_true",
+                        help="8 ids x 4 clips x 6 frames x 256 x 128 with ResNet-50 (overrides the shape flags)")
+    parser.add_argument("--ids", type=int, default=2, help="identities per batch (default 2)")
+    parser.add_argument("--clips", type=int, default=2, help="clips per identity (default 2)")
+    parser.add_argument("--frames", type=int, default=6, help="frames per clip (default 6)")
+    parser.add_argument("--height", type=int, default=128, help="frame height (default 128)")
+    parser.add_argument("--width", type=int, default=64, help="frame width (default 64)")
+    parser.add_argument("--depth", default="18x", choices=["18x", "34x", "50x", "101x"],
+                        help="ResNet depth (default 18x)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
+                        help="models to time (default: all)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per model (default 2)")
+    parser.add_argument("--iters", type=int, default=5, help="timed steps per model (default 5)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--amp", action="store_true", help="autocast to float16 (CUDA)")
+    parser.add_argument("--channels-last", action="store_true", help="model and frames in channels-last layout")
+    parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory children")
+    parser.add_argument("--profile", choices=list(MODELS), default=None,
+                        help="also print torch.profiler's top ops of one step of this model")
+    parser.add_argument("--profile-rows", type=int, default=20, help="rows of the profiler table (default 20)")
+    args = parser.parse_args(argv)
+    if args.paper_shape:
+        args.ids, args.clips, args.frames, args.height, args.width, args.depth = 8, 4, 6, 256, 128, "50x"
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device")
+    if args.clips < 2:
+        parser.error("--clips must be >= 2: the batch-hard triplet loss needs a positive per identity")
+    return args
+
+
+def build_cfg(name, args):
+    """The method's YAML merged into fast-reid's cfg, with this benchmark's device and shape."""
+    yaml, opts = MODELS[name]
+    cfg = projects.add_project_configs(ctl_plugin.add_plugin_config(get_cfg()))
+    cfg.merge_from_file(os.path.join(ROOT, yaml))
+    cfg.merge_from_list(opts)
+    feat_dim = 512 if args.depth in ("18x", "34x") else 2048
+    cfg.merge_from_list([
+        "MODEL.DEVICE", args.device,
+        "MODEL.BACKBONE.PRETRAIN", False,
+        "MODEL.BACKBONE.DEPTH", args.depth,
+        "MODEL.BACKBONE.FEAT_DIM", feat_dim,
+        "MODEL.HEADS.NUM_CLASSES", args.ids,
+        "INPUT.SIZE_TRAIN", [args.height, args.width],
+        "INPUT.SIZE_TEST", [args.height, args.width],
+        "VIDEO.TRAIN.SEQ_LEN", args.frames,
+        "VIDEO.TEST.SEQ_LEN", args.frames,
+    ])
+    return cfg
+
+
+def make_batch(args, seed=0):
+    """Random frames (0-255), ids 0..ids-1 each `clips` times, and plausible key-points:
+    a standing person's COCO-17 layout jittered by a few pixels, confidence in [0.3, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    b, t, h, w = args.ids * args.clips, args.frames, args.height, args.width
+    # (x, y) of the COCO-17 joints as fractions of the frame: nose, eyes, ears,
+    # shoulders, elbows, wrists, hips, knees, ankles.
+    layout = torch.tensor([
+        [.50, .08], [.46, .06], [.54, .06], [.42, .08], [.58, .08],
+        [.35, .22], [.65, .22], [.30, .38], [.70, .38], [.28, .52], [.72, .52],
+        [.40, .55], [.60, .55], [.40, .75], [.60, .75], [.40, .94], [.60, .94]])
+    xy = layout * torch.tensor([w, h]) + torch.randn(b, t, 17, 2, generator=g) * (0.03 * w)
+    xy = torch.minimum(xy.clamp(min=0), torch.tensor([w - 1.0, h - 1.0]))
+    conf = 0.3 + 0.7 * torch.rand(b, t, 17, 1, generator=g)
+    device = torch.device(args.device)
+    return {
+        "images": (torch.rand(b, t, 3, h, w, generator=g) * 255).to(device),
+        "targets": torch.arange(args.ids).repeat_interleave(args.clips).to(device),
+        "camids": torch.zeros(b, dtype=torch.long, device=device),
+        "keypoints": torch.cat([xy, conf], dim=-1).to(device),
+    }
+
+
+class FixedSizeEstimator(nn.Module):
+    """The mmpose estimator with its heat-maps max-pooled to the backbone's feature size
+    (`KeypointHeatmaps` calls its estimator with the clips only)."""
+
+    def __init__(self, estimator, feature_size):
+        super().__init__()
+        self.estimator = estimator
+        self.feature_size = feature_size
+
+    def forward(self, clips):
+        return self.estimator(clips, feature_size=self.feature_size)
+
+
+def build(name, args):
+    cfg = build_cfg(name, args)
+    model = build_model(cfg).train()
+    if name == "CTL-online":
+        # CTL's from_config builds the cached source; swap in the online one around HRNet.
+        cfg.defrost()
+        cfg.KEYPOINTS.SOURCE = "online"
+        estimator = FixedSizeEstimator(build_online_estimator(cfg), (args.height // 16, args.width // 16))
+        model.keypoint_heatmaps = build_keypoint_heatmaps(cfg, estimator).to(model.device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def step(model, batch, args):
+    """One forward + backward; synchronised on CUDA so the wall clock covers the kernels."""
+    autocast = (torch.autocast(device_type="cuda", dtype=torch.float16) if args.amp
+                else contextlib.nullcontext())
+    with EventStorage(), autocast:
+        losses = model(batch)
+    sum(losses.values()).backward()
+    model.zero_grad(set_to_none=True)
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field} line")
+
+
+def _child_peak(name, args, queue):
+    torch.manual_seed(0)
+    model, batch = build(name, args), make_batch(args)
+    before = rss_kib("VmRSS")
+    for _ in range(2):
+        step(model, batch, args)
+    queue.put(((rss_kib("VmHWM") - before) / 1024, rss_kib("VmHWM") / 1024))
+
+
+def cpu_peak_mib(name, args):
+    """(working MiB of a step, peak resident MiB of the process) from a spawned child."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_peak, args=(name, args, queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
+def cuda_peak_mib(model, batch, args):
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    step(model, batch, args)
+    peak = torch.cuda.max_memory_allocated()
+    return (peak - base) / 2 ** 20, peak / 2 ** 20
+
+
+def profile(model, batch, args):
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    sort = "self_cpu_time_total"
+    if args.device.startswith("cuda"):
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+        sort = "self_cuda_time_total"
+    with torch.profiler.profile(activities=activities, record_shapes=True) as prof:
+        step(model, batch, args)
+    print(prof.key_averages(group_by_input_shape=True).table(sort_by=sort, row_limit=args.profile_rows,
+                                                             max_name_column_width=40,
+                                                             max_shapes_column_width=60))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    batch = make_batch(args)
+    if args.channels_last:
+        batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last_3d)
+    torch.manual_seed(0)
+    models = {name: build(name, args) for name in args.models}
+    for _ in range(args.warmup):
+        for name, model in models.items():
+            step(model, batch, args)
+    times = {name: [] for name in models}
+    for _ in range(args.iters):
+        for name, model in models.items():
+            start = time.perf_counter()
+            step(model, batch, args)
+            times[name].append(time.perf_counter() - start)
+
+    base = statistics.median(times["VideoBaseline"]) if "VideoBaseline" in times else None
+    rows = []
+    for name, model in models.items():
+        med = statistics.median(times[name])
+        params = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        if args.device.startswith("cuda"):
+            work, peak = cuda_peak_mib(model, batch, args)
+        elif args.no_memory:
+            work, peak = float("nan"), float("nan")
+        else:
+            work, peak = cpu_peak_mib(name, args)
+        rows.append([name, med * 1e3, min(times[name]) * 1e3, med / base if base else float("nan"),
+                     params / 1e6, trainable / 1e6, work, peak])
+
+    b = args.ids * args.clips
+    print(f"device {args.device}, threads {torch.get_num_threads()}, ResNet-{args.depth[:-1]}, "
+          f"batch {args.ids} ids x {args.clips} clips x {args.frames} frames x {args.height} x {args.width} "
+          f"({b * args.frames} frames), amp {args.amp}, channels-last {args.channels_last}, "
+          f"median of {args.iters} steps after {args.warmup} warm-up")
+    mem = "GPU" if args.device.startswith("cuda") else "RSS"
+    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", "x baseline",
+                                  "params M", "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
+                   floatfmt=".2f"))
+    if args.profile:
+        model = models.get(args.profile) or build(args.profile, args)
+        print(f"\ntorch.profiler, one step of {args.profile}:")
+        profile(model, batch, args)
+
+
+if __name__ == "__main__":
+    main()
