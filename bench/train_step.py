@@ -35,16 +35,13 @@ import projects  # noqa: E402
 from fastreid.config import get_cfg  # noqa: E402
 from fastreid.modeling.meta_arch import build_model  # noqa: E402
 from fastreid.utils.events import EventStorage  # noqa: E402
-from torch import nn  # noqa: E402
 
-from ctl_plugin.keypoints import build_online_estimator  # noqa: E402
-from ctl_plugin.modeling.keypoint_source import build_keypoint_heatmaps  # noqa: E402
 
 # name -> (YAML file relative to the repository root, extra KEY VALUE overrides)
 MODELS = {
     "VideoBaseline": ("configs/Baseline_MARS.yml", []),
     "CTL-cache": ("configs/CTL_MARS.yml", ["KEYPOINTS.SOURCE", "cache"]),
-    "CTL-online": ("configs/CTL_MARS.yml", ["KEYPOINTS.MMPOSE.CHECKPOINT", "random"]),
+    "CTL-online": ("configs/CTL_MARS.yml", ["KEYPOINTS.SOURCE", "online", "KEYPOINTS.MMPOSE.CHECKPOINT", "random"]),
     "GRL": ("projects/GRL/configs/GRL_MARS.yml", []),
     "STMN": ("projects/STMN/configs/STMN_MARS.yml", []),
 }
@@ -126,28 +123,9 @@ def make_batch(args, seed=0):
     }
 
 
-class FixedSizeEstimator(nn.Module):
-    """The mmpose estimator with its heat-maps max-pooled to the backbone's feature size
-    (`KeypointHeatmaps` calls its estimator with the clips only)."""
-
-    def __init__(self, estimator, feature_size):
-        super().__init__()
-        self.estimator = estimator
-        self.feature_size = feature_size
-
-    def forward(self, clips):
-        return self.estimator(clips, feature_size=self.feature_size)
-
-
 def build(name, args):
     cfg = build_cfg(name, args)
     model = build_model(cfg).train()
-    if name == "CTL-online":
-        # CTL's from_config builds the cached source; swap in the online one around HRNet.
-        cfg.defrost()
-        cfg.KEYPOINTS.SOURCE = "online"
-        estimator = FixedSizeEstimator(build_online_estimator(cfg), (args.height // 16, args.width // 16))
-        model.keypoint_heatmaps = build_keypoint_heatmaps(cfg, estimator).to(model.device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
