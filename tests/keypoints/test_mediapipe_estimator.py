@@ -72,3 +72,22 @@ def test_no_person_gives_zero_confidence_and_uniform_heatmaps(pose):
     maps = normalize_heatmaps(render_heatmaps(torch.from_numpy(kp), (64, 32), (16, 8)))
     assert torch.isfinite(maps).all()
     torch.testing.assert_close(maps, torch.full_like(maps, 1 / 128))
+
+
+def test_flip_augmentation_of_cached_keypoints_matches_keypoints_of_flipped_frames(pose):
+    """The clip transform's flip moves cached key-points where the estimator finds them on
+    the flipped frame (left/right swapped, x mirrored), within a few pixels."""
+    import torch
+    from ctl_plugin.data.transforms import ClipTransform
+
+    image = photos.bus()
+    h, w = image.shape[:2]
+    kp = pose.estimate([image])[0]
+    size = (256, 128)
+    _, moved = ClipTransform(size, flip_prob=1.0)([image], kp[None])
+    flipped = np.ascontiguousarray(image[:, ::-1])
+    _, found = ClipTransform(size)([flipped], pose.estimate([flipped])[0][None])
+    both = (moved[0, :, 2] > 0.5) & (found[0, :, 2] > 0.5)
+    assert both.sum() >= 12
+    error = (moved[0, both, :2] - found[0, both, :2]).norm(dim=-1)
+    assert torch.median(error) < 3.0 and error.max() < 10.0, error
