@@ -16,12 +16,18 @@ from ctl_plugin.engine import VideoTrainer, launch
 from projects import add_project_configs
 
 
-def setup(args):
+def build_cfg(config_file, opts=()):
+    """fast-reid's cfg with the plugin's and the projects' nodes, merged with a YAML file and opts."""
     cfg = get_cfg()
     add_plugin_config(cfg)
     add_project_configs(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+    cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
+    return cfg
+
+
+def setup(args):
+    cfg = build_cfg(args.config_file, args.opts)
     cfg.freeze()
     default_setup(cfg, args)
     return cfg

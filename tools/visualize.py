@@ -23,17 +23,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from fastreid.config import get_cfg  # noqa: E402
 from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
 from fastreid.utils.compute_dist import build_dist  # noqa: E402
 from fastreid.utils.logger import setup_logger  # noqa: E402
 
-from ctl_plugin import add_plugin_config  # noqa: E402
 from ctl_plugin.data.build import build_video_test_loader  # noqa: E402
 from ctl_plugin.data.transforms import read_frame  # noqa: E402
 from ctl_plugin.engine import VideoTrainer  # noqa: E402
 from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist  # noqa: E402
-from projects import add_project_configs  # noqa: E402
+from train_net import build_cfg  # noqa: E402
 
 logger = logging.getLogger("ctl_plugin.visualize")
 
@@ -52,12 +50,7 @@ def parse_args(argv=None):
 
 
 def setup(args):
-    cfg = get_cfg()
-    add_plugin_config(cfg)
-    add_project_configs(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
-    cfg.MODEL.BACKBONE.PRETRAIN = False
+    cfg = build_cfg(args.config_file, [*args.opts, "MODEL.BACKBONE.PRETRAIN", "False"])
     cfg.freeze()
     return cfg
 
