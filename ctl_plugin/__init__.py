@@ -2,13 +2,16 @@
 
 Importing the package applies the compatibility fixes (before torchvision or
 fastreid is imported) and registers the plugin's datasets, backbones, heads and
-meta-architectures into fast-reid's registries.
+meta-architectures into fast-reid's registries, and routes fast-reid's
+re-ranking to the sparse k-reciprocal Jaccard distance (`evaluation`).
 """
 from . import compat
 
 compat.apply()
 
 from .config import add_plugin_config  # noqa: E402
-from . import data, modeling  # noqa: E402,F401
+from . import data, evaluation, modeling  # noqa: E402,F401
+
+evaluation.install()
 
 __all__ = ["add_plugin_config"]

@@ -3,7 +3,8 @@
 `apply()` runs once, on `import ctl_plugin`, before torchvision or fastreid is
 imported. Each fix is one function that repairs exactly one breakage and is
 tested on its own (tests/test_compat.py). On a CUDA machine the GPU code paths
-of fast-reid (DataLoaderX, GPU faiss re-ranking, NCCL DDP) stay as they are.
+of fast-reid (DataLoaderX, NCCL DDP) stay as they are. Re-ranking is not a
+fix: `ctl_plugin.evaluation` replaces it on every machine.
 """
 import collections
 import collections.abc
@@ -197,26 +198,6 @@ def fix_dataloader_x():
     return True
 
 
-def fix_rerank_search():
-    """`build_dist(metric="jaccard")` hard-codes GPU faiss search (`search_option=0`),
-    absent from faiss-cpu. Without a GPU, search with the CPU index (`search_option=3`)."""
-    from fastreid.utils import compute_dist
-
-    if getattr(compute_dist.compute_jaccard_distance, "_ctl_compat", False):
-        return False
-    original = compute_dist.compute_jaccard_distance
-
-    def compute_jaccard_distance(features, k1=20, k2=6, search_option=0, fp16=False):
-        if not torch.cuda.is_available() or compute_dist.faiss.get_num_gpus() == 0:
-            search_option = 3
-        return original(features, k1=k1, k2=k2, search_option=search_option, fp16=fp16)
-
-    compute_jaccard_distance._ctl_compat = True
-    compute_jaccard_distance.__wrapped__ = original
-    compute_dist.compute_jaccard_distance = compute_jaccard_distance
-    return True
-
-
 def flip_inputs(inputs):
     """A horizontally flipped copy of a batch: images along width (the last dim, also
     on 5-D clips), cached key-points mirrored with left/right swapped."""
@@ -318,8 +299,8 @@ def fix_zero_grad_contiguous():
 
 
 BEFORE_IMPORT = (fix_torchvision_op_schemas, fix_mmcv_ops_stub, fix_torch_six, fix_collections_mapping)
-AFTER_IMPORT = (fix_random_affine, fix_evaluator_exit, fix_dataloader_x, fix_rerank_search,
-                fix_flip_test, fix_cpu_ddp, fix_zero_grad_contiguous)
+AFTER_IMPORT = (fix_random_affine, fix_evaluator_exit, fix_dataloader_x, fix_flip_test,
+                fix_cpu_ddp, fix_zero_grad_contiguous)
 
 
 def apply():

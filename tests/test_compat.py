@@ -4,7 +4,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 import torch
 
@@ -77,20 +76,6 @@ def test_dataloader_x_runs_without_cuda():
         build.DataLoaderX.__wrapped__(0, dataset=data, batch_size=4)
     loader = build.DataLoaderX(0, dataset=data, batch_size=4, pin_memory=True)
     assert torch.equal(torch.cat(list(loader)), data)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="GPU re-ranking is kept on CUDA machines")
-def test_rerank_uses_cpu_faiss():
-    from fastreid.utils import compute_dist
-    torch.manual_seed(0)
-    feats = torch.nn.functional.normalize(torch.randn(30, 8), dim=1)
-    with pytest.raises((RuntimeError, AssertionError, AttributeError)):
-        compute_dist.compute_jaccard_distance.__wrapped__(feats, k1=5, k2=2, search_option=0)
-    dist = compute_dist.build_dist(feats[:10], feats[10:], metric="jaccard", k1=5, k2=2)
-    ref = compute_dist.compute_jaccard_distance.__wrapped__(
-        torch.cat([feats[:10], feats[10:]]), k1=5, k2=2, search_option=3)[:10, 10:]
-    assert dist.shape == (10, 20) and np.allclose(dist, ref)
-    assert (dist >= 0).all() and (dist <= 1 + 1e-6).all()
 
 
 class _Recorder(torch.nn.Module):
