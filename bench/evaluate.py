@@ -10,14 +10,22 @@ Timed side by side in one process:
   reference     numpy: cosine distance, then per query the gallery sorted by
                 distance with same-id-same-camera entries removed; CMC and AP
                 (mean precision at each true match)
-  fastreid+rr   ReidEvaluator with TEST.RERANK.ENABLED (k-reciprocal, k1 k2 lambda
-                from TEST.RERANK), at --rerank-scale of the sizes
-fastreid's and the reference's Rank-1/5/10 and mAP must agree (asserted).
+  fastreid + re-ranking (dense)
+                ReidEvaluator with TEST.RERANK.ENABLED (k1 k2 lambda from TEST.RERANK)
+                through fast-reid's own dense `compute_jaccard_distance` (CPU faiss
+                search), at --reference-rerank-scale of the sizes
+  fastreid + re-ranking (sparse)
+                the same through the plugin's sparse k-reciprocal Jaccard distance
+                (what `import ctl_plugin` installs), at the same scale and at
+                --rerank-scale
+fastreid's and the reference's Rank-1/5/10 and mAP must agree (asserted), and
+so must the dense and sparse re-ranking distances (1e-5) and metrics (1e-3).
 Peak memory is tracemalloc's peak of Python and numpy allocations during each
-run (torch's own allocations are not traced) next to the process's peak RSS.
+run (torch's own allocations are not traced) next to the peak resident set
+during the run (Linux: VmHWM after resetting it; elsewhere the process's peak).
 
-    python bench/evaluate.py                         # full size, re-ranking at 0.1 scale
-    python bench/evaluate.py --rerank-scale 1.0      # re-ranking at full MARS size
+    python bench/evaluate.py                                # re-ranking: dense at 0.1 scale, sparse at 0.1 and 1.0
+    python bench/evaluate.py --reference-rerank-scale 1.0   # fast-reid's dense re-ranking at full size too (~20 min)
 """
 import argparse
 import os
@@ -34,7 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ctl_plugin  # noqa: E402  (compat fixes before fastreid)
 from fastreid.config import get_cfg  # noqa: E402
-from fastreid.evaluation import ReidEvaluator  # noqa: E402
+from fastreid.evaluation import ReidEvaluator, reid_evaluation  # noqa: E402
+from fastreid.utils import compute_dist  # noqa: E402
 
 NUM_QUERY, NUM_GALLERY, QUERY_IDS, GALLERY_ONLY_IDS, NUM_CAMS = 1980, 11310, 626, 8, 6
 
@@ -43,8 +52,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="fraction of MARS's query / gallery / id counts without re-ranking (default 1.0)")
-    parser.add_argument("--rerank-scale", type=float, default=0.1,
-                        help="the same fraction for the re-ranking run; 0 skips it (default 0.1)")
+    parser.add_argument("--rerank-scale", type=float, default=1.0,
+                        help="the same fraction for the sparse re-ranking run; 0 skips it (default 1.0)")
+    parser.add_argument("--reference-rerank-scale", type=float, default=0.1,
+                        help="the fraction at which fast-reid's dense re-ranking runs beside the sparse one; "
+                             "0 skips it (default 0.1)")
     parser.add_argument("--dim", type=int, default=2048, help="feature dimension (default 2048)")
     parser.add_argument("--noise", type=float, default=4.0,
                         help="per-tracklet noise norm relative to the unit id centre (default 4.0)")
@@ -53,8 +65,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.paper_shape:
         args.scale = args.rerank_scale = 1.0
-    if not 0 < args.scale <= 1 or not 0 <= args.rerank_scale <= 1:
-        parser.error("--scale must be in (0, 1] and --rerank-scale in [0, 1]")
+    if not 0 < args.scale <= 1 or not 0 <= args.rerank_scale <= 1 or not 0 <= args.reference_rerank_scale <= 1:
+        parser.error("--scale must be in (0, 1], --rerank-scale and --reference-rerank-scale in [0, 1]")
     return args
 
 
@@ -84,6 +96,34 @@ def fastreid_eval(feats, pids, camids, num_query, rerank):
     return {"Rank-1": r["Rank-1"], "Rank-5": r["Rank-5"], "Rank-10": r["Rank-10"], "mAP": r["mAP"]}
 
 
+def dense_build_dist(feat_1, feat_2, metric="euclidean", **kwargs):
+    """fast-reid's `build_dist` with its dense `compute_jaccard_distance` searching the CPU faiss index."""
+    if metric != "jaccard":
+        return compute_dist.build_dist.__wrapped__(feat_1, feat_2, metric, **kwargs)
+    feat = torch.cat((feat_1, feat_2), dim=0)
+    dist = compute_dist.compute_jaccard_distance(feat, k1=kwargs["k1"], k2=kwargs["k2"], search_option=3)
+    return dist[: feat_1.size(0), feat_1.size(0):]
+
+
+def rerank_eval(build_dist, feats, pids, camids, num_query):
+    """ReidEvaluator with re-ranking through `build_dist`; (metrics, the Jaccard block it computed)."""
+    jaccard_blocks = []
+
+    def recording(feat_1, feat_2, metric="euclidean", **kwargs):
+        dist = build_dist(feat_1, feat_2, metric, **kwargs)
+        if metric == "jaccard":
+            jaccard_blocks.append(dist)
+        return dist
+
+    installed = reid_evaluation.build_dist
+    reid_evaluation.build_dist = recording
+    try:
+        metrics = fastreid_eval(feats, pids, camids, num_query, True)
+    finally:
+        reid_evaluation.build_dist = installed
+    return metrics, jaccard_blocks[0]
+
+
 def reference_eval(feats, pids, camids, num_query):
     """Cosine distance, junk (same id and camera) removed, CMC and AP per valid query."""
     f = feats / np.linalg.norm(feats, axis=1, keepdims=True)
@@ -107,14 +147,38 @@ def reference_eval(feats, pids, camids, num_query):
             "Rank-10": cmc_sum[9] / n * 100, "mAP": np.mean(aps) * 100}
 
 
+def reset_peak_rss():
+    """Reset the kernel's resident-set high-water mark of this process (Linux); False elsewhere."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib():
+    """VmHWM from /proc/self/status (Linux), else getrusage's ru_maxrss (the process's peak)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measured(fn, *args):
+    """(result, seconds, tracemalloc peak MiB, peak RSS MiB during the call where it can be reset)."""
+    reset_peak_rss()
     tracemalloc.start()
     start = time.perf_counter()
     result = fn(*args)
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return result, seconds, peak / 2 ** 20, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result, seconds, peak / 2 ** 20, peak_rss_mib()
 
 
 def main(argv=None):
@@ -128,16 +192,28 @@ def main(argv=None):
     for name, r, t, m, rss in (("fastreid", ours, t_fr, m_fr, rss_fr), ("reference (numpy)", ref, t_ref, m_ref, rss_ref)):
         rows.append([name, nq, len(pids) - nq, r["Rank-1"], r["Rank-5"], r["Rank-10"], r["mAP"], t, m, rss])
     print(f"fastreid and reference agree within 1e-3 on Rank-1/5/10 and mAP at scale {args.scale}")
-    if args.rerank_scale:
-        feats, pids, camids, nq = mars_like(args.rerank_scale, args.dim, args.noise, args.seed)
+    if args.reference_rerank_scale:
+        feats, pids, camids, nq = mars_like(args.reference_rerank_scale, args.dim, args.noise, args.seed)
         n = len(pids)
-        print(f"re-ranking N = {n}: one dense float32 N x N matrix is {n * n * 4 / 2 ** 30:.2f} GiB, "
-              f"float16 {n * n * 2 / 2 ** 30:.2f} GiB (full MARS: N = 13,290 -> "
-              f"{13290 ** 2 * 4 / 2 ** 30:.2f} GiB float32)")
-        rr, t, m, rss = measured(fastreid_eval, feats, pids, camids, nq, True)
-        rows.append(["fastreid + re-ranking", nq, n - nq, rr["Rank-1"], rr["Rank-5"], rr["Rank-10"], rr["mAP"], t, m, rss])
+        print(f"re-ranking N = {n}: one dense float32 N x N matrix is {n * n * 4 / 2 ** 30:.2f} GiB "
+              f"(full MARS: N = 13,290 -> {13290 ** 2 * 4 / 2 ** 30:.2f} GiB)")
+        (dense, dense_dist), t_dense, m, rss = measured(rerank_eval, dense_build_dist, feats, pids, camids, nq)
+        rows.append(["fastreid + re-ranking (dense)", nq, n - nq, *dense.values(), t_dense, m, rss])
+        (sparse, sparse_dist), t_sparse, m, rss = measured(
+            rerank_eval, reid_evaluation.build_dist, feats, pids, camids, nq)
+        rows.append(["fastreid + re-ranking (sparse)", nq, n - nq, *sparse.values(), t_sparse, m, rss])
+        gap = np.abs(dense_dist - sparse_dist).max()
+        assert gap < 1e-5, f"dense and sparse Jaccard distances differ by {gap:.2e}"
+        for key in dense:
+            assert abs(dense[key] - sparse[key]) < 1e-3, f"{key}: dense {dense[key]:.4f} != sparse {sparse[key]:.4f}"
+        print(f"dense and sparse re-ranking agree at N = {n}: Jaccard distances within {gap:.1e}, "
+              f"Rank-1/5/10 and mAP within 1e-3; sparse is {t_dense / t_sparse:.1f} x faster")
+    if args.rerank_scale and args.rerank_scale != args.reference_rerank_scale:
+        feats, pids, camids, nq = mars_like(args.rerank_scale, args.dim, args.noise, args.seed)
+        (rr, _), t, m, rss = measured(rerank_eval, reid_evaluation.build_dist, feats, pids, camids, nq)
+        rows.append(["fastreid + re-ranking (sparse)", nq, len(pids) - nq, *rr.values(), t, m, rss])
     print(tabulate(rows, headers=["evaluation", "queries", "gallery", "R-1", "R-5", "R-10", "mAP",
-                                  "seconds", "traced peak MiB", "process max RSS MiB"], floatfmt=".2f"))
+                                  "seconds", "traced peak MiB", "peak RSS MiB"], floatfmt=".2f"))
 
 
 if __name__ == "__main__":

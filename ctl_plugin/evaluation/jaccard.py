@@ -89,8 +89,9 @@ def kernel_weights(features: torch.Tensor, support: sp.csr_matrix) -> sp.csr_mat
     dots = torch.empty(len(cols), dtype=torch.float32)
     step = max(1, TRIPLES_PER_CHUNK // max(1, features.size(1)))
     for start in range(0, len(cols), step):
-        r, c = rows[start:start + step], cols[start:start + step]
-        dots[start:start + step] = (features[r] * features[c]).sum(dim=1)
+        left = features.index_select(0, rows[start:start + step])
+        right = features.index_select(0, cols[start:start + step])
+        dots[start:start + step] = torch.einsum("pd,pd->p", left, right)
     logits = -((squares[rows] + squares[cols]) - 2 * dots)
     row_max = torch.full((n,), -float("inf")).scatter_reduce(0, rows, logits, "amax", include_self=True)
     exps = torch.exp(logits - row_max[rows])
