@@ -25,7 +25,7 @@ run (torch's own allocations are not traced) next to the peak resident set
 during the run (Linux: VmHWM after resetting it; elsewhere the process's peak).
 
     python bench/evaluate.py                                # re-ranking: dense at 0.1 scale, sparse at 0.1 and 1.0
-    python bench/evaluate.py --reference-rerank-scale 1.0   # fast-reid's dense re-ranking at full size too (~20 min)
+    python bench/evaluate.py --reference-rerank-scale 1.0   # fast-reid's dense re-ranking at full size too (~7 min)
 """
 import argparse
 import os
