@@ -12,7 +12,8 @@ its gallery split is searched. Gallery features are cached in --feature-dir
 gallery stay the same; a faiss index finds the nearest in TEST.METRIC's distance.
 With KEYPOINTS.SOURCE cache, the query's key-points come from the
 KEYPOINTS.EXTRACT.ESTIMATOR run on its frames (it must be the estimator that
-made the gallery's cache). --query-pid colours matches green / red; without it
+made the gallery's cache). A query folder that is itself a gallery tracklet is
+left out of its own ranking. --query-pid colours matches green / red; without it
 every border is grey.
 """
 import argparse
@@ -106,8 +107,11 @@ def main(argv=None):
 
     item = query_tracklet(args.query)
     q_feat = extract_features(model, build_tracklet_loader(cfg, [item], query_keypoints(cfg, item[0].frames)))[0]
-    distances, indices = GalleryIndex(g_feats, cfg.TEST.METRIC).search(q_feat, args.topk)
-    distances, indices = distances[0], indices[0]
+    itself = [g for g, (span, _, _) in enumerate(gallery)
+              if osp.realpath(osp.dirname(span.path(0))) == osp.realpath(args.query)]
+    distances, indices = GalleryIndex(g_feats, cfg.TEST.METRIC).search(q_feat, args.topk + len(itself))
+    keep = ~np.isin(indices[0], itself)
+    distances, indices = distances[0][keep][:args.topk], indices[0][keep][:args.topk]
 
     g_pids = np.array([pid for _, pid, _ in gallery])
     matches = [None] * len(indices) if args.query_pid is None else list(g_pids[indices] == args.query_pid)

@@ -59,6 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--upscale", type=float, default=1.5,
                    help="resize frames by this before detection: the HOG window finds people of "
                         "about 100 / upscale pixels and taller (default 1.5)")
+    p.add_argument("--max-height", type=float, default=0.5,
+                   help="drop boxes taller than this fraction of the frame (default 0.5)")
     p.add_argument("--keypoints", choices=("none", "mediapipe", "mmpose"), default="none",
                    help="fill the split's key-point cache with this estimator")
     p.add_argument("--preview", metavar="PNG", help="draw the tracklets over one frame")
@@ -99,7 +101,8 @@ def video_info(path):
 
 def track(args, num_frames):
     """Detect and link: the tracklets of the video (`ctl_plugin.tracking.Track`)."""
-    detector = HogPeopleDetector(args.hog_stride, args.hog_scale, args.min_score, upscale=args.upscale)
+    detector = HogPeopleDetector(args.hog_stride, args.hog_scale, args.min_score, upscale=args.upscale,
+                                 max_height=args.max_height)
     tracker = IouTracker(args.min_iou, max_gap=args.max_gap, min_length=args.min_length)
     bar = tqdm(total=num_frames, unit="frame", desc="detect + link", disable=args.no_progress)
     for index, frame in read_frames(args.video, args.max_frames):
@@ -125,8 +128,8 @@ def next_pid(split_dir):
 
 
 def draw_preview(video, tracks, path, max_frames=0):
-    """The frame where most tracklets are live, each tracklet's box there and its path
-    (bottom-centre of its boxes) over its whole span, labelled by track id."""
+    """The frame where most tracklets are live, with each live tracklet's box, id and
+    path so far (bottom-centre of its boxes)."""
     spans = [t.dense() for t in tracks]
     last = max((int(f[-1]) for f, _, _ in spans), default=0)
     live = np.zeros(last + 1, int)
@@ -134,16 +137,17 @@ def draw_preview(video, tracks, path, max_frames=0):
         live[frames] += 1
     target = int(np.argmax(live))
     frame = next(f for i, f in read_frames(video, max_frames) if i == target)
-    colours = [tuple(int(c) for c in cv2.applyColorMap(np.uint8([[37 * k % 255]]), cv2.COLORMAP_HSV)[0, 0])
-               for k in range(len(tracks))]
-    for t, (frames, boxes, _), colour in zip(tracks, spans, colours):
-        foot = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], 1).round().astype(np.int32)
+    for k, (t, (frames, boxes, _)) in enumerate(zip(tracks, spans)):
+        if not frames[0] <= target <= frames[-1]:
+            continue
+        colour = tuple(int(c) for c in cv2.applyColorMap(np.uint8([[37 * k % 255]]), cv2.COLORMAP_HSV)[0, 0])
+        past = boxes[:target - frames[0] + 1]
+        foot = np.stack([(past[:, 0] + past[:, 2]) / 2, past[:, 3]], 1).round().astype(np.int32)
         cv2.polylines(frame, [foot.reshape(-1, 1, 2)], False, colour, 2)
-        if frames[0] <= target <= frames[-1]:
-            x1, y1, x2, y2 = boxes[target - frames[0]].round().astype(int)
-            cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
-            cv2.putText(frame, str(t.track_id), (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 2)
-    cv2.putText(frame, f"frame {target}: {int(live[target])} of {len(tracks)} tracklets",
+        x1, y1, x2, y2 = past[-1].round().astype(int)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
+        cv2.putText(frame, str(t.track_id), (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 2)
+    cv2.putText(frame, f"frame {target}: {int(live[target])} of {len(tracks)} tracklets live",
                 (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     if not cv2.imwrite(path, frame):

@@ -10,10 +10,11 @@ class HogPeopleDetector:
 
     win_stride: window step in pixels; scale: pyramid factor between levels;
     min_score: SVM margin below which a window is dropped; nms_iou: overlapping
-    boxes above this IoU keep only the best-scored one.
+    boxes above this IoU keep only the best-scored one; max_height: boxes taller
+    than this fraction of the frame are dropped (groups and background structure).
     """
 
-    def __init__(self, win_stride=4, scale=1.05, min_score=0.3, nms_iou=0.4, upscale=1.0):
+    def __init__(self, win_stride=4, scale=1.05, min_score=0.3, nms_iou=0.4, upscale=1.0, max_height=0.5):
         if win_stride <= 0 or scale <= 1.0 or upscale <= 0:
             raise ValueError(f"HOG detector: need win_stride > 0, scale > 1 and upscale > 0; got "
                              f"win_stride={win_stride}, scale={scale}, upscale={upscale}")
@@ -24,6 +25,7 @@ class HogPeopleDetector:
         self.min_score = float(min_score)
         self.nms_iou = float(nms_iou)
         self.upscale = float(upscale)
+        self.max_height = float(max_height)
 
     def __call__(self, frame):
         height, width = frame.shape[:2]
@@ -35,6 +37,8 @@ class HogPeopleDetector:
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
         rects = np.asarray(rects, np.float32) / self.upscale
         scores = np.asarray(weights, np.float32).reshape(-1)
+        small = rects[:, 3] <= self.max_height * height
+        rects, scores = rects[small], scores[small]
         keep = cv2.dnn.NMSBoxes(rects.tolist(), scores.tolist(), self.min_score, self.nms_iou)
         keep = np.asarray(keep, np.int64).reshape(-1)
         boxes = rects[keep].copy()

@@ -9,6 +9,7 @@ from PIL import Image
 import ctl_plugin  # noqa: F401
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.visualization import ranklist
+from fastreid.utils.compute_dist import build_dist
 from tests.fixtures.video_datasets import write_frame
 from tools import query
 from train_net import build_cfg
@@ -47,18 +48,21 @@ def run(root, config, *extra):
                        "--gallery", "VideoFolder", "--topk", "4", *extra, "MODEL.WEIGHTS", str(root / "model.pth")])
 
 
-def test_query_finds_itself_first_and_draws_the_rank_list(gallery, capsys):
+def test_query_ranks_the_gallery_and_draws_the_rank_list(gallery, capsys):
     root, config = gallery
     distances, indices = run(root, config, "--query-pid", "3", "--output", str(root / "ranks.png"))
-    assert indices.shape == distances.shape == (4,)
-    assert indices[0] == 7 and distances[0] == pytest.approx(0.0, abs=1e-5)  # gallery item 7 is 3/1/t
-    assert (np.diff(distances) >= 0).all() and distances[1] > 1e-4
+    feats = np.load(root / "out" / "features" / "VideoFolder-gallery.npy")
+    expected = build_dist(torch.from_numpy(feats[7:8]), torch.from_numpy(feats), "cosine")[0]  # item 7 is 3/1/t
+    order = [g for g in np.argsort(expected) if g != 7][:4]  # the query itself is left out
+    np.testing.assert_array_equal(indices, order)
+    np.testing.assert_allclose(distances, expected[order], atol=1e-5)
     rows = [line for line in capsys.readouterr().out.splitlines() if "video-folder/gallery/" in line]
-    assert len(rows) == 4 and "gallery/3/1/t" in rows[0] and rows[0].endswith("yes")
+    assert len(rows) == 4 and all("gallery/3/1/t" not in r for r in rows)
+    assert [r.endswith("yes") for r in rows] == [i in (6,) for i in indices]  # 3/0/t is the only match
     picture = np.asarray(Image.open(root / "ranks.png").convert("RGB"))
     assert picture.shape[:2] == ranklist.rank_list_size(4, 1, 4, (32, 16))
-    border = picture[14, ranklist.rank_list_size(4, 1, 0, (32, 16))[1] + 6]  # first match's top-left border
-    assert tuple(border) == ranklist.GREEN
+    first = ranklist.GREEN if indices[0] == 6 else ranklist.RED
+    assert tuple(picture[14, ranklist.rank_list_size(4, 1, 0, (32, 16))[1] + 6]) == first  # its top-left border
     assert os.path.exists(root / "out" / "features" / "VideoFolder-gallery.npy")
 
 

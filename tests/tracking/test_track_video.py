@@ -56,6 +56,7 @@ def test_several_person_shaped_tracklets_inside_the_frame(tracked):
     assert len(tracks) >= 5
     boxes = np.array([[float(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in rows])
     assert (boxes[:, 3] - boxes[:, 1] > boxes[:, 2] - boxes[:, 0]).all()  # taller than wide
+    assert (boxes[:, 3] - boxes[:, 1] <= 0.5 * HEIGHT + 1).all()  # --max-height
     assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= WIDTH).all() and (boxes[:, 3] <= HEIGHT).all()
     by_track = {}
     for r in rows:
