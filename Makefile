@@ -10,6 +10,8 @@ TORCH   ?= torch==2.13.0
 SITE    := $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
 STAMP   := $(VENV)/.ctl-reid-installed
 PYTEST_ARGS ?=
+# Real footage for the tracking tests and the video demo (skipped when it cannot be fetched).
+SAMPLE_VIDEO := datasets/samples/vtest.avi
 
 .PHONY: install demo test clean-venv
 
@@ -37,7 +39,10 @@ $(STAMP): Makefile requirements/base.txt requirements/test.txt requirements/keyp
 demo: install
 	$(PY) tools/demo.py
 
-test: install
+$(SAMPLE_VIDEO):
+	-sh tools/fetch_sample_video.sh $@
+
+test: install $(SAMPLE_VIDEO)
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests projects
 
 clean-venv:

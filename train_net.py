@@ -17,11 +17,13 @@ from projects import add_project_configs
 
 
 def build_cfg(config_file, opts=()):
-    """fast-reid's cfg with the plugin's and the projects' nodes, merged with a YAML file and opts."""
+    """fast-reid's cfg with the plugin's and the projects' nodes, merged with a YAML file
+    (none: the defaults) and opts."""
     cfg = get_cfg()
     add_plugin_config(cfg)
     add_project_configs(cfg)
-    cfg.merge_from_file(config_file)
+    if config_file:
+        cfg.merge_from_file(config_file)
     cfg.merge_from_list(list(opts))
     return cfg
 

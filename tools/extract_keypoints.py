@@ -53,17 +53,8 @@ def setup(args):
     return cfg
 
 
-def build_estimator(cfg, backend):
-    if backend == "mmpose":
-        from ctl_plugin.keypoints.mmpose_estimator import build_mmpose_estimator
-        return build_mmpose_estimator(cfg).to(cfg.MODEL.DEVICE)
-    if backend == "mediapipe":
-        from ctl_plugin.keypoints.mediapipe_estimator import build_mediapipe_estimator
-        return build_mediapipe_estimator(cfg)
-    raise ValueError(f"KEYPOINTS.EXTRACT.ESTIMATOR '{backend}': expected 'mmpose' or 'mediapipe'")
-
-
 def main(argv=None):
+    from ctl_plugin.keypoints import build_offline_estimator
     from ctl_plugin.keypoints.extraction import extract
 
     args = argument_parser().parse_args(argv)
@@ -72,7 +63,7 @@ def main(argv=None):
     names = list(dict.fromkeys(list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS)))
     datasets = {name: DATASET_REGISTRY.get(name)(root=root, split_id=cfg.VIDEO.SPLIT) for name in names}
     cache_dir = cfg.KEYPOINTS.CACHE_DIR or os.path.join(root, "keypoints")
-    estimator = build_estimator(cfg, args.estimator or cfg.KEYPOINTS.EXTRACT.ESTIMATOR)
+    estimator = build_offline_estimator(cfg, args.estimator)
     status = extract(datasets, estimator, cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
                      cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, shard=args.shard,
                      num_workers=cfg.KEYPOINTS.EXTRACT.NUM_WORKERS, overwrite=args.overwrite,

@@ -22,14 +22,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
 from fastreid.utils.compute_dist import build_dist  # noqa: E402
 from fastreid.utils.logger import setup_logger  # noqa: E402
 
 from ctl_plugin.data.build import build_video_test_loader  # noqa: E402
-from ctl_plugin.data.transforms import read_frame  # noqa: E402
 from ctl_plugin.engine import VideoTrainer  # noqa: E402
+from ctl_plugin.retrieval import extract_features  # noqa: E402
 from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist  # noqa: E402
 from train_net import build_cfg  # noqa: E402
 
@@ -55,29 +54,6 @@ def setup(args):
     return cfg
 
 
-def spread(span, count):
-    """`count` frames of a tracklet, evenly spread over it."""
-    idx = np.unique(np.linspace(0, len(span) - 1, num=min(count, len(span))).round().astype(int))
-    return [read_frame(span.path(int(i))) for i in idx], idx
-
-
-@torch.no_grad()
-def extract(model, loader):
-    """(features [N, D], pids [N], camids [N]) of every test tracklet, in loader order."""
-    feats, pids, camids = [], [], []
-    model.eval()
-    for batch in loader:
-        feats.append(model(batch).cpu())
-        pids.append(batch["targets"])
-        camids.append(batch["camids"])
-    return torch.cat(feats), torch.cat(pids).numpy(), torch.cat(camids).numpy()
-
-
-def repeat_to(frames, count):
-    """Pad a frame list to `count` by repeating its last frame (short tracklets)."""
-    return frames + [frames[-1]] * (count - len(frames))
-
-
 def draw_rank_lists(args, items, distmat, pids, camids, num_query, out_dir):
     q_pids, g_pids = pids[:num_query], pids[num_query:]
     q_cams, g_cams = camids[:num_query], camids[num_query:]
@@ -89,9 +65,8 @@ def draw_rank_lists(args, items, distmat, pids, camids, num_query, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for q in range(min(args.num_queries, num_query)):
         ranked = [g for g in full_idx[q, :args.topk] if g >= 0]
-        q_frames = repeat_to(spread(items[q][0], args.query_frames)[0], args.query_frames)
-        g_frames = [repeat_to(spread(items[num_query + g][0], args.gallery_frames)[0], args.gallery_frames)
-                    for g in ranked]
+        q_frames = ranklist.spread_frames(items[q][0], args.query_frames)[0]
+        g_frames = [ranklist.spread_frames(items[num_query + g][0], args.gallery_frames)[0] for g in ranked]
         image = ranklist.draw_rank_list(q_frames, g_frames, distmat[q, ranked], full_match[q, :len(ranked)],
                                         tile_size=tuple(args.tile_size))
         ranklist.save_png(image, os.path.join(out_dir, f"{q:04d}_pid{q_pids[q]}.png"))
@@ -106,7 +81,8 @@ def draw_keypoints(args, dataset, num_query, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for q in range(min(args.num_queries, num_query)):
         span = dataset.img_items[q][0]
-        frames, idx = spread(span, args.query_frames)
+        frames, idx = ranklist.spread_frames(span, args.query_frames)
+        frames = frames[:len(idx)]
         kps = caches[span.frames].lookup(span.start + idx)
         ranklist.save_png(keypoints.draw_keypoint_clip(frames, kps, scale=args.keypoint_scale),
                           os.path.join(out_dir, f"{q:04d}.png"))
@@ -143,7 +119,7 @@ def main(args):
     name = cfg.DATASETS.TESTS[0]
     loader, num_query = build_video_test_loader(cfg, name)
     logger.info(f"extracting features of {len(loader.dataset)} {name} test tracklets")
-    feats, pids, camids = extract(model, loader)
+    feats, pids, camids = extract_features(model, loader)
     distmat = build_dist(feats[:num_query], feats[num_query:], cfg.TEST.METRIC)
     draw_rank_lists(args, loader.dataset.img_items, distmat, pids, camids, num_query,
                     os.path.join(args.output, "ranklist"))

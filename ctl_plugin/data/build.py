@@ -64,12 +64,18 @@ def build_video_test_loader(cfg, dataset_name):
     dataset = load_dataset(cfg, dataset_name)
     if comm.is_main_process():
         dataset.show_test()
-    test_set = ClipDataset(dataset.query + dataset.gallery, ClipTransform.from_config(cfg, is_train=False),
-                           cfg.VIDEO.TEST.SEQ_LEN, test_mode=cfg.VIDEO.TEST.MODE,
-                           keypoints=open_keypoint_caches(cfg, dataset_name, dataset))
+    keypoints = open_keypoint_caches(cfg, dataset_name, dataset)
+    return build_tracklet_loader(cfg, dataset.query + dataset.gallery, keypoints), len(dataset.query)
+
+
+def build_tracklet_loader(cfg, items, keypoints=None):
+    """A test-mode loader over tracklet items (span, pid, camid), one entry per tracklet, in order.
+    keypoints: {FrameList: KeypointCache} when the model reads cached key-points."""
+    test_set = ClipDataset(items, ClipTransform.from_config(cfg, is_train=False), cfg.VIDEO.TEST.SEQ_LEN,
+                           test_mode=cfg.VIDEO.TEST.MODE, keypoints=keypoints)
     mini_batch = max(cfg.TEST.IMS_PER_BATCH // comm.get_world_size(), 1)
     batch_sampler = torch.utils.data.BatchSampler(samplers.InferenceSampler(len(test_set)), mini_batch, False)
-    loader = fr_build.DataLoaderX(
+    return fr_build.DataLoaderX(
         comm.get_local_rank(),
         dataset=test_set,
         batch_sampler=batch_sampler,
@@ -77,4 +83,3 @@ def build_video_test_loader(cfg, dataset_name):
         collate_fn=clip_batch_collator,
         pin_memory=True,
     )
-    return loader, len(dataset.query)

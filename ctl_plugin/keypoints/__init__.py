@@ -8,3 +8,16 @@ def build_online_estimator(cfg):
     from .mmpose_estimator import build_mmpose_estimator
 
     return build_mmpose_estimator(cfg)
+
+
+def build_offline_estimator(cfg, backend=None):
+    """The estimator that fills the key-point cache: `estimate(frames) -> [n, 17, 3]`.
+    backend: "mmpose" or "mediapipe" (default KEYPOINTS.EXTRACT.ESTIMATOR)."""
+    backend = backend or cfg.KEYPOINTS.EXTRACT.ESTIMATOR
+    if backend == "mmpose":
+        from .mmpose_estimator import build_mmpose_estimator
+        return build_mmpose_estimator(cfg).to(cfg.MODEL.DEVICE)
+    if backend == "mediapipe":
+        from .mediapipe_estimator import build_mediapipe_estimator
+        return build_mediapipe_estimator(cfg)
+    raise ValueError(f"KEYPOINTS.EXTRACT.ESTIMATOR '{backend}': expected 'mmpose' or 'mediapipe'")

@@ -86,6 +86,6 @@ def draw_adjacency(matrix, names, title, path, cell_px=28, dpi=100):
             for j in range(n):
                 ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=5)
         fig.colorbar(im, ax=ax, fraction=0.05)
-        fig.savefig(path, dpi=dpi, format="png")
+        fig.savefig(path, dpi=dpi, format="png", bbox_inches="tight", pad_inches=0.1)
     finally:
         plt.close(fig)

@@ -2,14 +2,18 @@
 
 Galleries follow fast-reid's evaluation protocol: gallery tracklets of the
 query's identity seen by the query's camera are left out. A match is a gallery
-tracklet of the query's identity; its tile gets a green border, any other a red one.
+tracklet of the query's identity; its tile gets a green border, any other a red one,
+and a grey one where the query's identity is unknown.
 """
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..data.transforms import read_frame
+
 GREEN = (0, 200, 0)
 RED = (220, 0, 0)
 QUERY_COLOUR = (40, 40, 40)
+UNKNOWN = (150, 150, 150)
 BACKGROUND = (255, 255, 255)
 TEXT = (0, 0, 0)
 
@@ -31,6 +35,14 @@ def rank_lists(distmat, q_pids, g_pids, q_camids, g_camids, topk):
         indices[q, :len(order)] = order
         matches[q, :len(order)] = g_pids[order] == q_pids[q]
     return indices, matches
+
+
+def spread_frames(span, count):
+    """(frames, indices): `count` frames evenly spread over a tracklet (`FrameSpan`), its
+    last frame repeated when it is shorter."""
+    idx = np.unique(np.linspace(0, len(span) - 1, num=min(count, len(span))).round().astype(int))
+    frames = [read_frame(span.path(int(i))) for i in idx]
+    return frames + [frames[-1]] * (count - len(frames)), idx
 
 
 def fit_tile(frame, size):
@@ -67,7 +79,8 @@ def draw_rank_list(query_frames, gallery_frames, distances, matches, tile_size=(
     query_frames:   frames [h, w, 3] of the query tracklet
     gallery_frames: per ranked gallery tracklet, its frames (the same count for each)
     distances:      distance of each ranked gallery tracklet, printed under it
-    matches:        True where the gallery tracklet has the query's identity (green), else red
+    matches:        True where the gallery tracklet has the query's identity (green), False
+                    where not (red), None where unknown (grey)
     """
     if not (len(gallery_frames) == len(distances) == len(matches)):
         raise ValueError(f"gallery_frames, distances and matches differ in length: "
@@ -86,7 +99,8 @@ def draw_rank_list(query_frames, gallery_frames, distances, matches, tile_size=(
     x = strip.shape[1]
     for frames, match in zip(gallery_frames, matches):
         x += gap
-        strip = framed_strip(frames, tile_size, GREEN if match else RED, border)
+        colour = UNKNOWN if match is None else GREEN if match else RED
+        strip = framed_strip(frames, tile_size, colour, border)
         canvas[top:top + strip.shape[0], x:x + strip.shape[1]] = strip
         lefts.append(x)
         x += strip.shape[1]

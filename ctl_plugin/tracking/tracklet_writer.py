@@ -1,0 +1,57 @@
+"""Writing tracklets as a `VideoFolder` split: re-ID crops and a table of boxes."""
+import csv
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+
+TRACKS_CSV_FIELDS = ("tracklet", "pid", "camid", "frame", "x1", "y1", "x2", "y2", "detected")
+
+
+def crop(frame, box, size):
+    """The box's pixels resized to `size` (H, W); parts outside the frame are black."""
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = np.round(box).astype(int)
+    canvas = np.zeros((max(y2 - y1, 1), max(x2 - x1, 1), 3), frame.dtype)
+    sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2, width), min(y2, height)
+    if sx2 > sx1 and sy2 > sy1:
+        canvas[sy1 - y1:sy2 - y1, sx1 - x1:sx2 - x1] = frame[sy1:sy2, sx1:sx2]
+    return cv2.resize(canvas, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def tracklet_dir(split_dir, pid, camid, name):
+    return osp.join(split_dir, str(pid), str(camid), name)
+
+
+def write_tracklets(frames, tracks, split_dir, camid=0, pid_start=0, size=(256, 128), prefix="t"):
+    """Crop every tracklet from `frames` (an iterable of (index, BGR frame) in order) into
+    `split_dir/<pid>/<camid>/<prefix><track id>/<frame>.jpg`, one identity per tracklet
+    (pid_start, pid_start + 1, ...), and its boxes into `<split_dir>-<prefix>tracks.csv`.
+
+    Returns the CSV's path. Only the frames the tracklets span are decoded into crops.
+    """
+    dense = [(t, pid_start + i, *t.dense()) for i, t in enumerate(tracks)]
+    by_frame = {}
+    for track, pid, frame_ids, boxes, _ in dense:
+        folder = tracklet_dir(split_dir, pid, camid, f"{prefix}{track.track_id:04d}")
+        os.makedirs(folder, exist_ok=True)
+        for f, box in zip(frame_ids, boxes):
+            by_frame.setdefault(int(f), []).append((folder, box))
+    last = max(by_frame, default=-1)
+    for index, frame in frames:
+        for folder, box in by_frame.get(index, ()):
+            path = osp.join(folder, f"{index:06d}.jpg")
+            if not cv2.imwrite(path, crop(frame, box, size)):
+                raise IOError(f"cannot write crop '{path}'")
+        if index >= last:
+            break
+    csv_path = f"{split_dir.rstrip('/')}-{prefix}tracks.csv"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(TRACKS_CSV_FIELDS)
+        for track, pid, frame_ids, boxes, detected in dense:
+            name = f"{prefix}{track.track_id:04d}"
+            for fr, box, det in zip(frame_ids, boxes, detected):
+                writer.writerow([name, pid, camid, int(fr), *(f"{v:.1f}" for v in box), int(det)])
+    return csv_path

@@ -1,0 +1,207 @@
+#!/usr/bin/env python
+"""Turn a surveillance video into re-ID tracklets, written as a `VideoFolder` split.
+
+    python tools/track_video.py --video VIDEO [--root datasets] [--subset gallery] [--camid 0]
+        [--max-frames N] [--frame-step 1] [--keypoints mediapipe] [--preview tracks.png]
+        [--config-file configs/X.yml] [KEY VALUE ...]
+
+People are found by OpenCV's HOG detector (no download), linked over frames by
+IoU (`ctl_plugin.tracking`), and every frame of every tracklet is cropped and
+resized to INPUT.SIZE_TEST. Each tracklet gets its own identity (the video does
+not say who is who), numbered after the split's largest pid:
+
+    <root>/video-folder/<subset>/<pid>/<camid>/<video>_<track>/<frame>.jpg
+    <root>/video-folder/<subset>-<video>_tracks.csv      boxes of every crop
+
+`--keypoints mediapipe` then fills the key-point cache of the split
+(KEYPOINTS.CACHE_DIR, default <root>/keypoints) so CTL can run on it with
+KEYPOINTS.SOURCE cache and KEYPOINTS.ESTIMATOR "mediapipe:pose_landmark_full".
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import shutil
+import sys
+import types
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from fastreid.utils.logger import setup_logger  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from ctl_plugin.data.datasets.video_folder import VideoFolder  # noqa: E402
+from ctl_plugin.tracking import HogPeopleDetector, IouTracker, write_tracklets  # noqa: E402
+from train_net import build_cfg  # noqa: E402
+
+logger = logging.getLogger("ctl_plugin.track_video")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--video", required=True, help="a video file OpenCV can read")
+    p.add_argument("--root", default=os.getenv("FASTREID_DATASETS", "datasets"),
+                   help="data root holding video-folder/ (default $FASTREID_DATASETS or datasets)")
+    p.add_argument("--subset", choices=("train", "query", "gallery"), default="gallery")
+    p.add_argument("--camid", type=int, default=0, help="camera id of the video (default 0)")
+    p.add_argument("--max-frames", type=int, default=0, help="only the first N frames (0: all)")
+    p.add_argument("--frame-step", type=int, default=1,
+                   help="detect on every k-th frame; crops are still taken on every frame")
+    p.add_argument("--min-length", type=int, default=8, help="shortest tracklet kept, in frames")
+    p.add_argument("--max-gap", type=int, default=5, help="frames a track may go undetected")
+    p.add_argument("--min-iou", type=float, default=0.3, help="least box overlap that links detections")
+    p.add_argument("--hog-stride", type=int, default=8, help="HOG window step in (upscaled) pixels")
+    p.add_argument("--hog-scale", type=float, default=1.1, help="HOG pyramid factor")
+    p.add_argument("--min-score", type=float, default=0.3, help="least HOG SVM score kept")
+    p.add_argument("--upscale", type=float, default=1.5,
+                   help="resize frames by this before detection: the HOG window finds people of "
+                        "about 100 / upscale pixels and taller (default 1.5)")
+    p.add_argument("--max-height", type=float, default=0.5,
+                   help="drop boxes taller than this fraction of the frame (default 0.5)")
+    p.add_argument("--keypoints", choices=("none", "mediapipe", "mmpose"), default="none",
+                   help="fill the split's key-point cache with this estimator")
+    p.add_argument("--preview", metavar="PNG", help="draw the tracklets over one frame")
+    p.add_argument("--overwrite", action="store_true", help="replace this video's earlier tracklets")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--config-file", default="", metavar="FILE",
+                   help="config for INPUT.SIZE_TEST and KEYPOINTS.* (default: the plugin's defaults)")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="config KEY VALUE pairs")
+    return p.parse_args(argv)
+
+
+def read_frames(path, max_frames=0):
+    """(index, BGR frame) of a video, in order; a clear error if it cannot be opened."""
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise FileNotFoundError(f"cannot open video '{path}' (missing, or a format OpenCV cannot read)")
+    index = 0
+    try:
+        while not max_frames or index < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield index, frame
+            index += 1
+    finally:
+        capture.release()
+
+
+def video_info(path):
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise FileNotFoundError(f"cannot open video '{path}' (missing, or a format OpenCV cannot read)")
+    info = (int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    capture.release()
+    return info
+
+
+def track(args, num_frames):
+    """Detect and link: the tracklets of the video (`ctl_plugin.tracking.Track`)."""
+    detector = HogPeopleDetector(args.hog_stride, args.hog_scale, args.min_score, upscale=args.upscale,
+                                 max_height=args.max_height)
+    tracker = IouTracker(args.min_iou, max_gap=args.max_gap, min_length=args.min_length)
+    bar = tqdm(total=num_frames, unit="frame", desc="detect + link", disable=args.no_progress)
+    for index, frame in read_frames(args.video, args.max_frames):
+        if index % args.frame_step == 0:
+            tracker.update(index, *detector(frame))
+        bar.update()
+    bar.close()
+    return tracker.finish()
+
+
+def existing_tracklets(split_dir, camid, prefix):
+    """Folders of this video's tracklets already in the split."""
+    if not osp.isdir(split_dir):
+        return []
+    return [osp.join(split_dir, p, str(camid), t) for p in os.listdir(split_dir)
+            if osp.isdir(osp.join(split_dir, p, str(camid)))
+            for t in os.listdir(osp.join(split_dir, p, str(camid))) if t.startswith(prefix)]
+
+
+def next_pid(split_dir):
+    pids = [int(p) for p in os.listdir(split_dir) if p.isdigit()] if osp.isdir(split_dir) else []
+    return max(pids, default=-1) + 1
+
+
+def draw_preview(video, tracks, path, max_frames=0):
+    """The frame where most tracklets are live, with each live tracklet's box, id and
+    path so far (bottom-centre of its boxes)."""
+    spans = [t.dense() for t in tracks]
+    last = max((int(f[-1]) for f, _, _ in spans), default=0)
+    live = np.zeros(last + 1, int)
+    for frames, _, _ in spans:
+        live[frames] += 1
+    target = int(np.argmax(live))
+    frame = next(f for i, f in read_frames(video, max_frames) if i == target)
+    for k, (t, (frames, boxes, _)) in enumerate(zip(tracks, spans)):
+        if not frames[0] <= target <= frames[-1]:
+            continue
+        colour = tuple(int(c) for c in cv2.applyColorMap(np.uint8([[37 * k % 255]]), cv2.COLORMAP_HSV)[0, 0])
+        past = boxes[:target - frames[0] + 1]
+        foot = np.stack([(past[:, 0] + past[:, 2]) / 2, past[:, 3]], 1).round().astype(np.int32)
+        cv2.polylines(frame, [foot.reshape(-1, 1, 2)], False, colour, 2)
+        x1, y1, x2, y2 = past[-1].round().astype(int)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
+        cv2.putText(frame, str(t.track_id), (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 2)
+    cv2.putText(frame, f"frame {target}: {int(live[target])} of {len(tracks)} tracklets live",
+                (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if not cv2.imwrite(path, frame):
+        raise IOError(f"cannot write preview '{path}'")
+
+
+def fill_keypoint_cache(cfg, root, subset, backend, progress):
+    """Extract the key-points of every frame of the split into its cache."""
+    from ctl_plugin.keypoints import build_offline_estimator
+    from ctl_plugin.keypoints.extraction import extract
+
+    frames, _ = VideoFolder._index(osp.join(root, VideoFolder.dataset_dir, subset), subset)
+    cache_dir = cfg.KEYPOINTS.CACHE_DIR or osp.join(root, "keypoints")
+    status = extract({VideoFolder.dataset_name: types.SimpleNamespace(frame_lists={subset: frames})},
+                     build_offline_estimator(cfg, backend), cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
+                     cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, num_workers=0, overwrite=True, progress=progress)
+    return status[0]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    setup_logger(name="ctl_plugin")
+    if args.frame_step < 1:
+        raise ValueError(f"--frame-step must be >= 1, got {args.frame_step}")
+    cfg = build_cfg(args.config_file or None, args.opts)
+    num_frames, width, height = video_info(args.video)
+    if args.max_frames:
+        num_frames = min(num_frames, args.max_frames)
+    prefix = osp.splitext(osp.basename(args.video))[0] + "_"
+    split_dir = osp.join(args.root, VideoFolder.dataset_dir, args.subset)
+    earlier = existing_tracklets(split_dir, args.camid, prefix)
+    if earlier and not args.overwrite:
+        raise FileExistsError(f"'{split_dir}' already holds {len(earlier)} tracklets of '{prefix[:-1]}' "
+                              f"on camera {args.camid} (e.g. '{earlier[0]}'); pass --overwrite to replace them")
+    for folder in earlier:
+        shutil.rmtree(folder)
+        for parent in (osp.dirname(folder), osp.dirname(osp.dirname(folder))):  # <camid>, <pid>
+            if not os.listdir(parent):
+                os.rmdir(parent)
+    logger.info(f"{args.video}: {width} x {height}, {num_frames} frames")
+    tracks = track(args, num_frames)
+    csv_path = write_tracklets(read_frames(args.video, args.max_frames), tracks, split_dir, args.camid,
+                               next_pid(split_dir), tuple(cfg.INPUT.SIZE_TEST), prefix)
+    crops = sum(len(t) for t in tracks)
+    logger.info(f"{len(tracks)} tracklets, {crops} crops of {tuple(cfg.INPUT.SIZE_TEST)} in {split_dir}; "
+                f"boxes in {csv_path}")
+    if args.preview:
+        draw_preview(args.video, tracks, args.preview, args.max_frames)
+        logger.info(f"preview written to {args.preview}")
+    if args.keypoints != "none":
+        status = fill_keypoint_cache(cfg, args.root, args.subset, args.keypoints, not args.no_progress)
+        logger.info(f"key-points of {status.num_frames} frames ({status.state}): {status.path}")
+    return tracks, csv_path
+
+
+if __name__ == "__main__":
+    main()
