@@ -15,16 +15,7 @@ import torch
 from tqdm import tqdm
 
 from ..data.keypoint_cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths
-
-
-def read_frame(path):
-    """RGB uint8 [H, W, 3] of an image file; a clear error names a frame that cannot be read."""
-    import cv2
-
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"frame '{path}' is missing or not a readable image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+from ..data.transforms import read_frame
 
 
 class _FrameReader(torch.utils.data.Dataset):
