@@ -15,6 +15,7 @@ step is reported (the step's working memory).
     python bench/train_step.py --paper-shape        # R50, 8 ids x 4 clips x 6 x 256 x 128
     python bench/train_step.py --paper-shape --device cuda --amp --channels-last
     python bench/train_step.py --profile CTL-cache  # plus torch.profiler's top ops of one model
+    python bench/train_step.py --breakdown          # CTL component by component (bench/ctl_breakdown.py)
 """
 import argparse
 import contextlib
@@ -35,6 +36,8 @@ import projects  # noqa: E402
 from fastreid.config import get_cfg  # noqa: E402
 from fastreid.modeling.meta_arch import build_model  # noqa: E402
 from fastreid.utils.events import EventStorage  # noqa: E402
+
+from ctl_breakdown import run_breakdown  # noqa: E402
 
 
 # name -> (YAML file relative to the repository root, extra KEY VALUE overrides)
@@ -68,6 +71,9 @@ def parse_args(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory children")
     parser.add_argument("--profile", choices=list(MODELS), default=None,
                         help="also print torch.profiler's top ops of one step of this model")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time and count FLOPs of CTL-cache's components one by one instead "
+                             "(bench/ctl_breakdown.py)")
     parser.add_argument("--profile-rows", type=int, default=20, help="rows of the profiler table (default 20)")
     args = parser.parse_args(argv)
     if args.paper_shape:
@@ -195,6 +201,14 @@ def profile(model, batch, args):
 def main(argv=None):
     args = parse_args(argv)
     batch = make_batch(args)
+    if args.breakdown:
+        torch.manual_seed(0)
+        print(f"device {args.device}, threads {torch.get_num_threads()}, ResNet-{args.depth[:-1]}, "
+              f"batch {args.ids} ids x {args.clips} clips x {args.frames} frames x {args.height} x "
+              f"{args.width}, median of {args.iters} runs after {args.warmup} warm-up")
+        run_breakdown(build("VideoBaseline", args).train(), build("CTL-cache", args).train(), batch,
+                      args.iters, args.warmup)
+        return
     if args.channels_last:
         batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last_3d)
     torch.manual_seed(0)
