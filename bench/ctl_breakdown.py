@@ -6,7 +6,7 @@ benchmark batch: detached leaves that require grad, as they do inside the step,
 and fixed random upstream gradients (a loss gets 1). Reported per component:
 median milliseconds over --iters runs, floating-point operations of the forward
 + backward counted by `torch.utils.flop_counter.FlopCounterMode` (matrix products
-and convolutions; element-wise work counts 0), and the rate they run at.
+and convolutions; element-wise work counts 0), and the rate they run at. With --iters 0 only the FLOPs are counted.
 """
 import statistics
 import time
@@ -128,7 +128,8 @@ def ctl_components(base, ctl, batch):
 
 
 def run_breakdown(base, ctl, batch, iters, warmup):
-    """Print the per-component table; the components' runs are interleaved round-robin."""
+    """Print the per-component table; the components' runs are interleaved round-robin
+    (`iters` 0: FLOPs only)."""
     rows = ctl_components(base, ctl, batch)
     for _ in range(warmup):
         for _, c in rows:
@@ -141,9 +142,9 @@ def run_breakdown(base, ctl, batch, iters, warmup):
             times[k].append(time.perf_counter() - start)
     table = []
     for (level, c), t in zip(rows, times):
-        ms = statistics.median(t) * 1e3
+        ms = statistics.median(t) * 1e3 if t else float("nan")
         gflop = c.flops() / 1e9
-        table.append(["  " * level + c.name, ms, gflop, gflop / ms * 1e3 if gflop else float("nan")])
+        table.append(["- " * level + c.name, ms, gflop, gflop / ms * 1e3 if gflop else float("nan")])
     top = [r for (level, _), r in zip(rows, table) if level == 0 and not r[0].startswith("VideoBaseline")]
     base_rows = [r for r in table if r[0].startswith("VideoBaseline")]
     table.append(["CTL, sum of top-level rows", sum(r[1] for r in top), sum(r[2] for r in top), float("nan")])

@@ -64,7 +64,8 @@ def parse_args(argv=None):
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
                         help="models to time (default: all)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per model (default 2)")
-    parser.add_argument("--iters", type=int, default=5, help="timed steps per model (default 5)")
+    parser.add_argument("--iters", type=int, default=5,
+                        help="timed steps per model (default 5; 0 with --breakdown: FLOPs only)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--amp", action="store_true", help="autocast to float16 (CUDA)")
     parser.add_argument("--channels-last", action="store_true", help="model and frames in channels-last layout")
@@ -80,6 +81,8 @@ def parse_args(argv=None):
         args.ids, args.clips, args.frames, args.height, args.width, args.depth = 8, 4, 6, 256, 128, "50x"
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device")
+    if args.iters < (0 if args.breakdown else 1):
+        parser.error("--iters must be >= 1 (>= 0 with --breakdown)")
     if args.clips < 2:
         parser.error("--clips must be >= 2: the batch-hard triplet loss needs a positive per identity")
     return args
