@@ -15,6 +15,7 @@ step is reported (the step's working memory).
     python bench/train_step.py --paper-shape        # R50, 8 ids x 4 clips x 6 x 256 x 128
     python bench/train_step.py --paper-shape --device cuda --amp --channels-last
     python bench/train_step.py --profile CTL-cache  # plus torch.profiler's top ops of one model
+    python bench/train_step.py --breakdown          # CTL component by component (bench/ctl_breakdown.py)
 """
 import argparse
 import contextlib
@@ -35,6 +36,8 @@ import projects  # noqa: E402
 from fastreid.config import get_cfg  # noqa: E402
 from fastreid.modeling.meta_arch import build_model  # noqa: E402
 from fastreid.utils.events import EventStorage  # noqa: E402
+
+from ctl_breakdown import run_breakdown  # noqa: E402
 
 
 # name -> (YAML file relative to the repository root, extra KEY VALUE overrides)
@@ -61,19 +64,25 @@ def parse_args(argv=None):
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
                         help="models to time (default: all)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per model (default 2)")
-    parser.add_argument("--iters", type=int, default=5, help="timed steps per model (default 5)")
+    parser.add_argument("--iters", type=int, default=5,
+                        help="timed steps per model (default 5; 0 with --breakdown: FLOPs only)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--amp", action="store_true", help="autocast to float16 (CUDA)")
     parser.add_argument("--channels-last", action="store_true", help="model and frames in channels-last layout")
     parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory children")
     parser.add_argument("--profile", choices=list(MODELS), default=None,
                         help="also print torch.profiler's top ops of one step of this model")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time and count FLOPs of CTL-cache's components one by one instead "
+                             "(bench/ctl_breakdown.py)")
     parser.add_argument("--profile-rows", type=int, default=20, help="rows of the profiler table (default 20)")
     args = parser.parse_args(argv)
     if args.paper_shape:
         args.ids, args.clips, args.frames, args.height, args.width, args.depth = 8, 4, 6, 256, 128, "50x"
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device")
+    if args.iters < (0 if args.breakdown else 1):
+        parser.error("--iters must be >= 1 (>= 0 with --breakdown)")
     if args.clips < 2:
         parser.error("--clips must be >= 2: the batch-hard triplet loss needs a positive per identity")
     return args
@@ -195,6 +204,14 @@ def profile(model, batch, args):
 def main(argv=None):
     args = parse_args(argv)
     batch = make_batch(args)
+    if args.breakdown:
+        torch.manual_seed(0)
+        print(f"device {args.device}, threads {torch.get_num_threads()}, ResNet-{args.depth[:-1]}, "
+              f"batch {args.ids} ids x {args.clips} clips x {args.frames} frames x {args.height} x "
+              f"{args.width}, median of {args.iters} runs after {args.warmup} warm-up")
+        run_breakdown(build("VideoBaseline", args).train(), build("CTL-cache", args).train(), batch,
+                      args.iters, args.warmup)
+        return
     if args.channels_last:
         batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last_3d)
     torch.manual_seed(0)

@@ -113,7 +113,8 @@ class MmposeHeatmaps(nn.Module):
     def __init__(self, pose_model, mean, std, input_size, name="mmpose", weights_sha256="",
                  batch_size=32):
         super().__init__()
-        self.pose_model = pose_model
+        # channels-last: oneDNN's convolutions run HRNet about twice as fast on CPU in this layout
+        self.pose_model = pose_model.to(memory_format=torch.channels_last)
         for p in self.pose_model.parameters():
             p.requires_grad_(False)
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(3, 1, 1), persistent=False)
@@ -137,7 +138,8 @@ class MmposeHeatmaps(nn.Module):
             x = batch.to(self.mean.device, torch.float32)
             if tuple(x.shape[-2:]) != self.input_size:
                 x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
-            heatmaps = self.pose_model((x - self.mean) / self.std, None, mode="tensor")
+            x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+            heatmaps = self.pose_model(x, None, mode="tensor")
             if heatmaps.dim() != 4 or heatmaps.shape[1] != NUM_KEYPOINTS:
                 raise MmposeLoadError(f"estimator '{self.name}' returned {tuple(heatmaps.shape)}; "
                                       f"expected heat-maps [N, {NUM_KEYPOINTS}, h, w]")

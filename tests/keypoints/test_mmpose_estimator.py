@@ -59,6 +59,19 @@ def test_own_normalisation(estimator, clips):
     torch.testing.assert_close(estimator.model_heatmaps(frames), direct)
 
 
+def test_channels_last_layout_keeps_heatmaps(estimator, clips):
+    """The pose model runs channels-last; its heat-maps are the contiguous-layout model's
+    up to float rounding."""
+    import copy
+
+    assert estimator.pose_model.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    contiguous = copy.deepcopy(estimator.pose_model).to(memory_format=torch.contiguous_format)
+    assert contiguous.backbone.conv1.weight.is_contiguous()
+    frames = clips[0]
+    reference = contiguous((frames - estimator.mean) / estimator.std, None, mode="tensor")
+    torch.testing.assert_close(estimator.model_heatmaps(frames), reference, rtol=1e-4, atol=1e-5)
+
+
 def test_max_pooled_to_feature_map(estimator, clips):
     fine = estimator.model_heatmaps(clips[0])  # [2, 17, 64, 32]
     pooled = estimator(clips, feature_size=(16, 8))[0]

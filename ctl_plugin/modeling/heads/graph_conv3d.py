@@ -74,12 +74,18 @@ class GraphConvLayer(nn.Module):
             a = a + self.context(x)
         return a
 
-    def forward(self, x):
-        a = normalize_adjacency(self.adjacency(x))
-        windows = sliding_windows(self.transform(x), self.window)  # X^(tau) W = windows of X W
-        y = torch.relu(a @ windows)  # [B, T, tau N, C]
-        if self.mode == "frame":
-            return y
+    def propagate(self, a, xw):
+        """ReLU(Â_t [X^(tau) W]_t) of Eq. 3-4 for every window: normalised adjacency a
+        [.., tau N, tau N] and frame features X W [B, T, N, C] -> [B, T, tau N, C]."""
+        return torch.relu(a @ sliding_windows(xw, self.window))
+
+    def collapse_windows(self, y):
+        """The tau node copies of each window [B, T, tau N, C] -> one node per frame
+        [B, T, N, C]: convolution over (window, channels), BN, ReLU."""
         y = y.unflatten(2, (self.window, self.num_nodes)).transpose(2, 3).flatten(3)  # [B, T, N, tau C]
         y = self.collapse(y)
         return torch.relu(self.bn(y.flatten(0, 2)).view_as(y))
+
+    def forward(self, x):
+        y = self.propagate(normalize_adjacency(self.adjacency(x)), self.transform(x))
+        return y if self.mode == "frame" else self.collapse_windows(y)
