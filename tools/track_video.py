@@ -159,7 +159,7 @@ def fill_keypoint_cache(cfg, root, subset, backend, progress):
     from ctl_plugin.keypoints import build_offline_estimator
     from ctl_plugin.keypoints.extraction import extract
 
-    frames, _ = VideoFolder._index(osp.join(root, VideoFolder.dataset_dir, subset), subset)
+    frames = VideoFolder(root=root).frame_lists[subset]
     cache_dir = cfg.KEYPOINTS.CACHE_DIR or osp.join(root, "keypoints")
     status = extract({VideoFolder.dataset_name: types.SimpleNamespace(frame_lists={subset: frames})},
                      build_offline_estimator(cfg, backend), cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
