@@ -12,13 +12,12 @@ import statistics
 import time
 
 import torch
-from fastreid.utils.events import EventStorage
-from tabulate import tabulate
-from torch.utils.flop_counter import FlopCounterMode
-
 from ctl_plugin.modeling.heads.ctl_head import DESTINATION
 from ctl_plugin.modeling.heads.graph_conv3d import normalize_adjacency
 from ctl_plugin.modeling.losses.diversity import diversity_loss
+from fastreid.utils.events import EventStorage
+from tabulate import tabulate
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def _tensors(out):

@@ -1,9 +1,20 @@
-"""Config keys the plugin adds to fast-reid's `get_cfg()`, one node per concern.
+"""Config keys the plugin adds to fast-reid's `get_cfg()`, one node per concern, and
+`build_cfg`, the one way every script builds a config.
 
-`add_plugin_config(cfg)` is called by `train_net.py`'s `setup()` before
-`merge_from_file`, so an unknown key in a YAML file is a yacs error.
+`build_cfg(config_file, opts)` = fast-reid's defaults + the plugin's nodes + the node
+of every project, then the YAML file (with its `_BASE_` chain) and `KEY VALUE` opts, so
+an unknown key is a yacs error. Projects are packages listed under the
+"ctl_reid.projects" entry point group (pyproject.toml); importing one registers its
+meta-architecture and, through `register_config`, its config node.
 """
+import importlib
+from importlib.metadata import entry_points
+
 from fastreid.config import CfgNode as CN
+from fastreid.config import get_cfg
+
+PROJECT_ENTRY_POINTS = "ctl_reid.projects"
+_PROJECT_NODES = []
 
 
 def add_video_config(cfg):
@@ -138,4 +149,35 @@ def add_plugin_config(cfg):
     add_video_config(cfg)
     add_keypoint_config(cfg)
     add_ctl_config(cfg)
+    return cfg
+
+
+def register_config(add_node):
+    """Decorator for a project's `add_<project>_config(cfg)`: `build_cfg` applies it."""
+    if add_node not in _PROJECT_NODES:
+        _PROJECT_NODES.append(add_node)
+    return add_node
+
+
+def load_projects():
+    """Import every project package named in the "ctl_reid.projects" entry point group."""
+    for entry in entry_points(group=PROJECT_ENTRY_POINTS):
+        importlib.import_module(entry.value)
+
+
+def get_video_cfg():
+    """fast-reid's default cfg with the plugin's and every project's nodes."""
+    load_projects()
+    cfg = add_plugin_config(get_cfg())
+    for add_node in _PROJECT_NODES:
+        add_node(cfg)
+    return cfg
+
+
+def build_cfg(config_file=None, opts=()):
+    """`get_video_cfg()` merged with a YAML file (None: the defaults) and `KEY VALUE` opts."""
+    cfg = get_video_cfg()
+    if config_file:
+        cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
     return cfg

@@ -7,7 +7,6 @@ import textwrap
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin import compat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import ctl_plugin  # noqa: F401  (compat fixes and the re-ranking route before fastreid)
 from ctl_plugin import evaluation
 from ctl_plugin.evaluation import jaccard
 from fastreid.config import get_cfg

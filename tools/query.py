@@ -20,24 +20,19 @@ import argparse
 import logging
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-import numpy as np  # noqa: E402
-from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
-from fastreid.utils.logger import setup_logger  # noqa: E402
-from tabulate import tabulate  # noqa: E402
-
-from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches  # noqa: E402
-from ctl_plugin.data.keypoint_cache import CacheInfo, KeypointCache  # noqa: E402
-from ctl_plugin.data.tracklets import FrameList, FrameSpan  # noqa: E402
-from ctl_plugin.data.transforms import read_frame  # noqa: E402
-from ctl_plugin.engine import VideoTrainer  # noqa: E402
-from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features  # noqa: E402
-from ctl_plugin.visualization import ranklist  # noqa: E402
-from train_net import build_cfg  # noqa: E402
+import numpy as np
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches
+from ctl_plugin.data.keypoint_cache import CacheInfo, KeypointCache
+from ctl_plugin.data.tracklets import FrameList, FrameSpan
+from ctl_plugin.data.transforms import read_frame
+from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
+from ctl_plugin.visualization import ranklist
+from fastreid.utils.checkpoint import Checkpointer
+from fastreid.utils.logger import setup_logger
+from tabulate import tabulate
 
 logger = logging.getLogger("ctl_plugin.query")
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")

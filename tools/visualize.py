@@ -16,21 +16,16 @@ Writes to --output:
 import argparse
 import logging
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-import numpy as np  # noqa: E402
-from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
-from fastreid.utils.compute_dist import build_dist  # noqa: E402
-from fastreid.utils.logger import setup_logger  # noqa: E402
-
-from ctl_plugin.data.build import build_video_test_loader  # noqa: E402
-from ctl_plugin.engine import VideoTrainer  # noqa: E402
-from ctl_plugin.retrieval import extract_features  # noqa: E402
-from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist  # noqa: E402
-from train_net import build_cfg  # noqa: E402
+import numpy as np
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.build import build_video_test_loader
+from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.retrieval import extract_features
+from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
+from fastreid.utils.checkpoint import Checkpointer
+from fastreid.utils.compute_dist import build_dist
+from fastreid.utils.logger import setup_logger
 
 logger = logging.getLogger("ctl_plugin.visualize")
 

@@ -34,6 +34,11 @@ def load_dataset(cfg, name):
     return DATASET_REGISTRY.get(name)(root=data_root(), split_id=cfg.VIDEO.SPLIT)
 
 
+def keypoint_cache_dir(cfg):
+    """KEYPOINTS.CACHE_DIR, or <data root>/keypoints when it is empty."""
+    return cfg.KEYPOINTS.CACHE_DIR or os.path.join(data_root(), "keypoints")
+
+
 def open_keypoint_caches(cfg, name, dataset):
     """{FrameList: KeypointCache} for every frame list of `dataset`, or None without a cache."""
     source = cfg.KEYPOINTS.SOURCE
@@ -41,7 +46,7 @@ def open_keypoint_caches(cfg, name, dataset):
         raise KeyError(f"KEYPOINTS.SOURCE '{source}' is unknown; expected one of {KEYPOINT_SOURCES}")
     if source != "cache":
         return None
-    cache_dir = cfg.KEYPOINTS.CACHE_DIR or os.path.join(data_root(), "keypoints")
+    cache_dir = keypoint_cache_dir(cfg)
     return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.ESTIMATOR)
             for fl in dataset.frame_lists.values()}
 

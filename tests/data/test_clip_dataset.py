@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.data.clip_dataset import ClipDataset, clip_batch_collator
 from ctl_plugin.data.datasets.mars import MARS
 from ctl_plugin.data.keypoint_cache import KeypointCache, write_cache

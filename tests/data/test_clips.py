@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.data import clips
 from ctl_plugin.data.transforms import ClipTransform
 from ctl_plugin.keypoints.skeleton import FLIP_INDEX

@@ -3,7 +3,6 @@ import os
 import re
 import time
 
-import ctl_plugin  # noqa: F401
 import cv2
 import numpy as np
 import pytest

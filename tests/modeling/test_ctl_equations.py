@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401  (compat before fastreid)
 from ctl_plugin.keypoints import skeleton
 from ctl_plugin.modeling.heads.context_block import BlockDiagonalExpansion, ContextBlock
 from ctl_plugin.modeling.heads.cross_scale import CrossScaleGraphConv

@@ -3,10 +3,9 @@ switches, other backbones, and the key-point source."""
 import pytest
 import torch
 
-import ctl_plugin
+from ctl_plugin.config import build_cfg
 from ctl_plugin.modeling.heads.ctl_head import CTLGraphHead
 from ctl_plugin.modeling.keypoint_source import KeypointHeatmaps
-from fastreid.config import get_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 
@@ -15,7 +14,7 @@ OSNET = dict(NAME="build_osnet_backbone", DEPTH="x0_25")
 
 
 def tiny_cfg(**backbone):
-    cfg = ctl_plugin.add_plugin_config(get_cfg())
+    cfg = build_cfg()
     cfg.MODEL.META_ARCHITECTURE = "CTL"
     cfg.MODEL.DEVICE = "cpu"
     cfg.MODEL.BACKBONE.NAME = "build_ctl_resnet_backbone"

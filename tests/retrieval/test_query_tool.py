@@ -6,13 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.visualization import ranklist
 from fastreid.utils.compute_dist import build_dist
 from tests.fixtures.video_datasets import write_frame
 from tools import query
-from train_net import build_cfg
+from ctl_plugin.config import build_cfg
 
 CONFIG = """
 MODEL:

@@ -1,18 +1,14 @@
 """tools/visualize.py end to end: a random tiny CTL on the MARS fixture with a key-point cache."""
 import os
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.data.build import load_dataset
 from ctl_plugin.data.keypoint_cache import write_cache
 from ctl_plugin.visualization import ranklist
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools import visualize  # noqa: E402
+from tools import visualize
 
 CONFIG = """
 MODEL:
