@@ -49,7 +49,7 @@ def add_keypoint_config(cfg):
     # model by a frozen estimator.
     _C.KEYPOINTS.SOURCE = "none"
     # Cache folder; "" means <data root>/keypoints. Layout:
-    # <CACHE_DIR>/<DatasetName>/<frame list>.npy + .json (see data/keypoint_cache.py).
+    # <CACHE_DIR>/<DatasetName>/<frame list>.npy + .json (see keypoints/cache.py).
     _C.KEYPOINTS.CACHE_DIR = ""
     # Estimator the cache must have been made with ("" accepts any).
     _C.KEYPOINTS.ESTIMATOR = ""

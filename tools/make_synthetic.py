@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import scipy.io
 
-from ctl_plugin.data.keypoint_cache import KeypointCache
+from ctl_plugin.keypoints.cache import KeypointCache
 from ctl_plugin.data.synthetic import DATASET_NAME, generate_synthetic_mars
 from ctl_plugin.data.tracklets import FrameList
 from ctl_plugin.keypoints.skeleton import LINKS

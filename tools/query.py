@@ -24,9 +24,9 @@ import os.path as osp
 import numpy as np
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches
-from ctl_plugin.data.keypoint_cache import CacheInfo, KeypointCache
+from ctl_plugin.keypoints.cache import CacheInfo, KeypointCache
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
-from ctl_plugin.data.transforms import read_frame
+from ctl_plugin.io import read_frame
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
 from ctl_plugin.visualization import ranklist

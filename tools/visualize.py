@@ -85,7 +85,7 @@ def draw_keypoints(args, dataset, num_query, out_dir):
 
 
 def draw_adjacency(args, model, loader, out_dir):
-    if not hasattr(model, "graph_head"):
+    if not hasattr(model, "graph"):
         logger.info(f"{type(model).__name__} has no learned topology: adjacency pictures skipped")
         return
     os.makedirs(out_dir, exist_ok=True)

@@ -16,7 +16,7 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.utils import comm
 
 from .clip_dataset import ClipDataset, clip_batch_collator
-from .keypoint_cache import KeypointCache
+from ..keypoints.cache import KeypointCache
 from .transforms import ClipTransform
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .clips import restricted_random_indices, test_clip_indices
-from .transforms import read_frame
+from ..io import read_frame
 
 
 class ClipDataset(Dataset):

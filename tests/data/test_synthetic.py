@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ctl_plugin.data.keypoint_cache import KeypointCache
+from ctl_plugin.keypoints.cache import KeypointCache
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from ctl_plugin.data.synthetic import walking_pose as wp
 from ctl_plugin.data.synthetic.figure import make_outfits

@@ -3,13 +3,13 @@ import pytest
 import torch
 
 from ctl_plugin.keypoints import skeleton
-from ctl_plugin.modeling.heads.context_block import BlockDiagonalExpansion, ContextBlock
-from ctl_plugin.modeling.heads.cross_scale import CrossScaleGraphConv
-from ctl_plugin.modeling.heads.ctl_head import CTLGraphHead
-from ctl_plugin.modeling.heads.fusion import FusionBlock
-from ctl_plugin.modeling.heads.graph_conv3d import GraphConvLayer, normalize_adjacency
-from ctl_plugin.modeling.heads.part_features import PartFeatures
-from ctl_plugin.modeling.heads.temporal_windows import sliding_windows
+from ctl_plugin.modeling.graph.context_block import BlockDiagonalExpansion, ContextBlock
+from ctl_plugin.modeling.graph.cross_scale import CrossScaleGraphConv
+from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
+from ctl_plugin.modeling.graph.fusion import FusionBlock
+from ctl_plugin.modeling.graph.graph_conv3d import GraphConvLayer, normalize_adjacency
+from ctl_plugin.modeling.graph.part_features import PartFeatures
+from ctl_plugin.modeling.graph.temporal_windows import sliding_windows
 from ctl_plugin.modeling.losses.diversity import diversity_loss
 
 torch.manual_seed(0)
@@ -234,7 +234,7 @@ def test_eq5_eq6_cross_scale_matches_loops():
 
 def test_eq7_combination_with_averaging_and_alpha():
     b, t, c = 2, 3, 4
-    head = CTLGraphHead(c, scales=("s3", "s1", "s2"), gcl_mode="none", cross_scale=False, alpha=0.3)
+    head = CTLGraph(c, scales=("s3", "s1", "s2"), gcl_mode="none", cross_scale=False, alpha=0.3)
     fmaps = torch.randn(b, t, c, 4, 2)
     heat = torch.softmax(torch.randn(b, t, 17, 8), -1).view(b, t, 17, 4, 2)
     _, nodes = head.part_features(fmaps, heat)

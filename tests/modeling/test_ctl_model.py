@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ctl_plugin.config import build_cfg
-from ctl_plugin.modeling.heads.ctl_head import CTLGraphHead
+from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
 from ctl_plugin.modeling.keypoint_source import KeypointHeatmaps
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
@@ -77,13 +77,13 @@ def test_gradients_reach_every_learnable_part_and_mask_starts_at_zero():
     cfg = tiny_cfg(**OSNET)
     cfg.CTL.CROSS_SCALE.NUM_LAYERS = 2
     model = build_model(cfg)
-    for layer in model.graph_head.layers:
+    for layer in model.graph.layers:
         assert torch.count_nonzero(layer.mask) == 0
     sum(train_losses(model, batch()).values()).backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")
                and (p.grad is None or not torch.any(p.grad != 0))]
     assert missing == [], missing
-    assert any(n.startswith("graph_head.layers.1.mask") for n, _ in model.named_parameters())
+    assert any(n.startswith("graph.layers.1.mask") for n, _ in model.named_parameters())
 
 
 def test_eval_uses_the_configured_branch():
@@ -111,7 +111,7 @@ def make_head(**kw):
     torch.manual_seed(0)
     args = dict(scales=("s3", "s1", "s2"), num_frames=T, embed_dim=4)
     args.update(kw)
-    return CTLGraphHead(6, **args).eval()
+    return CTLGraph(6, **args).eval()
 
 
 def copy_shared(src, dst):

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from ctl_plugin.data.build import load_dataset
-from ctl_plugin.data.keypoint_cache import write_cache
+from ctl_plugin.keypoints.cache import write_cache
 from ctl_plugin.visualization import ranklist
 from tools import visualize
 

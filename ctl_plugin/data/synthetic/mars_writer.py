@@ -25,7 +25,7 @@ import numpy as np
 import scipy.io
 
 from ..datasets.mars import pid_prefix
-from ..keypoint_cache import write_cache
+from ...keypoints.cache import write_cache
 from ..tracklets import FrameList
 from .figure import make_outfits
 from .scene import make_camera_styles

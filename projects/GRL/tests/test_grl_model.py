@@ -86,6 +86,10 @@ def test_bad_setups_are_named():
     cfg.MODEL.HEADS.NAME = "EmbeddingHead"
     with pytest.raises(ValueError, match="MODEL.HEADS.NAME 'GRLHead'"):
         build_model(cfg)
+    cfg = tiny_cfg()
+    cfg.MODEL.META_ARCHITECTURE = "VideoBaseline"
+    with pytest.raises(ValueError, match="'GRLHead' .* only under MODEL.META_ARCHITECTURE 'GRL'"):
+        build_model(cfg)
     model = build_model(tiny_cfg(num_classes=2))
     with EventStorage(), pytest.raises(ValueError, match="IMS_PER_BATCH must be even"):
         model({"images": clips(3, 2), "targets": torch.tensor([0, 0, 1])})

@@ -19,7 +19,6 @@ and runs in shards:
 Each chunk file appears by an atomic rename, so a killed run leaves only whole
 chunks; `merge` writes F.npy and F.json from them and removes F.parts.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -51,17 +50,6 @@ def cache_paths(cache_dir, dataset_name, frame_list_name):
     """(array path, sidecar path) of one split's cache."""
     stem = os.path.join(cache_dir, dataset_name, frame_list_name)
     return stem + ".npy", stem + ".json"
-
-
-def file_sha256(path, chunk=1 << 20):
-    """SHA-256 of a weights file, recorded in the sidecar ('' for no file)."""
-    if not path:
-        return ""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_sidecar(sidecar_path, info: CacheInfo):

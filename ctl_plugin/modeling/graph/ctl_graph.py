@@ -18,7 +18,7 @@ def member_pooling(src, dst):
     return inside / inside.sum(1, keepdim=True)
 
 
-class CTLGraphHead(nn.Module):
+class CTLGraph(nn.Module):
     """Part features of `scales` (Eq. 1) -> L graph layers on the context-reinforced
     topology (Eq. 2-4, shortcut X^{l+1} = X^l + X^{l+1} from the second layer on)
     -> V_p = X_s3 + alpha * sum over the other scales of X_s->s3 (Eq. 7).
