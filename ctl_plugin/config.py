@@ -51,8 +51,9 @@ def add_keypoint_config(cfg):
     # Cache folder; "" means <data root>/keypoints. Layout:
     # <CACHE_DIR>/<DatasetName>/<frame list>.npy + .json (see keypoints/cache.py).
     _C.KEYPOINTS.CACHE_DIR = ""
-    # Estimator the cache must have been made with ("" accepts any).
-    _C.KEYPOINTS.ESTIMATOR = ""
+    # Estimator the cache must have been made with, as its sidecar names it, e.g.
+    # "mediapipe:pose_landmark_full" or "ground-truth" ("" accepts any).
+    _C.KEYPOINTS.CACHE_ESTIMATOR = ""
     # Gaussian radius, in feature-map cells, of heat-maps rendered from cached key-points.
     _C.KEYPOINTS.SIGMA = 1.0
     # Heat-maps are normalised by a spatial softmax (Eq. 1); logits are divided
@@ -83,8 +84,8 @@ def add_keypoint_config(cfg):
 
     # Offline extraction into the cache (tools/extract_keypoints.py).
     _C.KEYPOINTS.EXTRACT = CN()
-    # Estimator used when --estimator is not given: "mmpose" or "mediapipe".
-    _C.KEYPOINTS.EXTRACT.ESTIMATOR = "mmpose"
+    # Estimator backend used when --estimator is not given: "mmpose" or "mediapipe".
+    _C.KEYPOINTS.EXTRACT.BACKEND = "mmpose"
     # Frames per chunk: the unit written atomically, resumed after a kill, and
     # dealt out round-robin to --shard i/n.
     _C.KEYPOINTS.EXTRACT.CHUNK_SIZE = 1024
@@ -144,11 +145,20 @@ def add_ctl_config(cfg):
     _C.CTL.LOSSES.DIV_SCALE = 1.0
 
 
+# Keys of earlier releases: a YAML file that still sets one gets yacs's error naming the new key.
+RENAMED_KEYS = {
+    "KEYPOINTS.ESTIMATOR": "KEYPOINTS.CACHE_ESTIMATOR",
+    "KEYPOINTS.EXTRACT.ESTIMATOR": "KEYPOINTS.EXTRACT.BACKEND",
+}
+
+
 def add_plugin_config(cfg):
     """Every node of the plugin."""
     add_video_config(cfg)
     add_keypoint_config(cfg)
     add_ctl_config(cfg)
+    for old, new in RENAMED_KEYS.items():
+        cfg.register_renamed_key(old, new)
     return cfg
 
 

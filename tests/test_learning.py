@@ -28,7 +28,7 @@ METHODS = {
                       ["SOLVER.IMS_PER_BATCH", "16", "SOLVER.BASE_LR", "0.001", "SOLVER.STEPS", "[16]"]),
     "CTL": ("configs/CTL_MARS.yml",
             ["SOLVER.IMS_PER_BATCH", "16", "SOLVER.BASE_LR", "0.001", "SOLVER.STEPS", "[16]",
-             "MODEL.BACKBONE.LAST_STRIDE", "1", "KEYPOINTS.ESTIMATOR", "ground-truth",
+             "MODEL.BACKBONE.LAST_STRIDE", "1", "KEYPOINTS.CACHE_ESTIMATOR", "ground-truth",
              "CTL.CROSS_SCALE.EMBED_DIM", "64", "KEYPOINTS.SOFTMAX_TEMPERATURE", "0.1"]),
     "GRL": ("projects/GRL/configs/GRL_MARS.yml",
             ["SOLVER.IMS_PER_BATCH", "16", "VIDEO.TRAIN.SEQ_LEN", "6", "VIDEO.TEST.SEQ_LEN", "6",

@@ -29,7 +29,7 @@ def argument_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True, metavar="FILE")
     parser.add_argument("--estimator", choices=("mmpose", "mediapipe"),
-                        help="default: KEYPOINTS.EXTRACT.ESTIMATOR")
+                        help="default: KEYPOINTS.EXTRACT.BACKEND")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="i/n")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace caches made with other frames, estimator or weights")

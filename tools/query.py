@@ -11,7 +11,7 @@ its gallery split is searched. Gallery features are cached in --feature-dir
 (default OUTPUT_DIR/features) and reused while the weights, the config and the
 gallery stay the same; a faiss index finds the nearest in TEST.METRIC's distance.
 With KEYPOINTS.SOURCE cache, the query's key-points come from the
-KEYPOINTS.EXTRACT.ESTIMATOR run on its frames (it must be the estimator that
+KEYPOINTS.EXTRACT.BACKEND run on its frames (it must be the estimator that
 made the gallery's cache). A query folder that is itself a gallery tracklet is
 left out of its own ranking. --query-pid colours matches green / red; without it
 every border is grey.
@@ -71,10 +71,10 @@ def query_keypoints(cfg, frames):
     from ctl_plugin.keypoints import build_offline_estimator
 
     estimator = build_offline_estimator(cfg)
-    if cfg.KEYPOINTS.ESTIMATOR and estimator.name != cfg.KEYPOINTS.ESTIMATOR:
-        raise ValueError(f"the gallery's key-points come from KEYPOINTS.ESTIMATOR '{cfg.KEYPOINTS.ESTIMATOR}', "
-                         f"but KEYPOINTS.EXTRACT.ESTIMATOR runs '{estimator.name}' on the query; set "
-                         f"KEYPOINTS.EXTRACT.ESTIMATOR to the gallery's estimator")
+    if cfg.KEYPOINTS.CACHE_ESTIMATOR and estimator.name != cfg.KEYPOINTS.CACHE_ESTIMATOR:
+        raise ValueError(f"the gallery's key-points come from KEYPOINTS.CACHE_ESTIMATOR '{cfg.KEYPOINTS.CACHE_ESTIMATOR}', "
+                         f"but KEYPOINTS.EXTRACT.BACKEND runs '{estimator.name}' on the query; set "
+                         f"KEYPOINTS.EXTRACT.BACKEND to the gallery's estimator")
     kps = estimator.estimate([read_frame(frames.path(i)) for i in range(len(frames))])
     info = CacheInfo("query", frames.name, len(frames), frames.digest(), estimator.name, estimator.weights_sha256)
     return {frames: KeypointCache(np.asarray(kps, np.float32), info, path=None)}

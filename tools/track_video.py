@@ -15,7 +15,7 @@ not say who is who), numbered after the split's largest pid:
 
 `--keypoints mediapipe` then fills the key-point cache of the split
 (KEYPOINTS.CACHE_DIR, default <root>/keypoints) so CTL can run on it with
-KEYPOINTS.SOURCE cache and KEYPOINTS.ESTIMATOR "mediapipe:pose_landmark_full".
+KEYPOINTS.SOURCE cache and KEYPOINTS.CACHE_ESTIMATOR "mediapipe:pose_landmark_full".
 """
 import argparse
 import logging

@@ -47,7 +47,7 @@ def open_keypoint_caches(cfg, name, dataset):
     if source != "cache":
         return None
     cache_dir = keypoint_cache_dir(cfg)
-    return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.ESTIMATOR)
+    return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.CACHE_ESTIMATOR)
             for fl in dataset.frame_lists.values()}
 
 

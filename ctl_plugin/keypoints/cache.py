@@ -108,7 +108,7 @@ class KeypointCache:
         if info.frames_sha1 != frame_list.digest():
             problems.append("a different frame list (SHA-1 of the frame names differs)")
         if estimator and info.estimator != estimator:
-            problems.append(f"estimator '{info.estimator}' (KEYPOINTS.ESTIMATOR is '{estimator}')")
+            problems.append(f"estimator '{info.estimator}' (KEYPOINTS.CACHE_ESTIMATOR is '{estimator}')")
         if weights_sha256 and info.weights_sha256 != weights_sha256:
             problems.append(f"weights SHA-256 '{info.weights_sha256}' (expected '{weights_sha256}')")
         array = np.load(array_path, mmap_mode="r")

@@ -26,7 +26,7 @@ MODEL:
   HEADS: {NUM_CLASSES: 4}
 INPUT: {SIZE_TRAIN: [128, 64], SIZE_TEST: [128, 64]}
 DATASETS: {NAMES: [VideoFolder], TESTS: [VideoFolder]}
-KEYPOINTS: {SOURCE: cache, ESTIMATOR: "mediapipe:pose_landmark_full", CACHE_DIR: %s}
+KEYPOINTS: {SOURCE: cache, CACHE_ESTIMATOR: "mediapipe:pose_landmark_full", CACHE_DIR: %s}
 CTL: {CROSS_SCALE: {EMBED_DIM: 8}}
 VIDEO: {TEST: {SEQ_LEN: 4, MODE: all, NUM_WORKERS: 0}}
 TEST: {IMS_PER_BATCH: 8}
