@@ -14,7 +14,8 @@ With KEYPOINTS.SOURCE cache, the query's key-points come from the
 KEYPOINTS.EXTRACT.BACKEND run on its frames (it must be the estimator that
 made the gallery's cache). A query folder that is itself a gallery tracklet is
 left out of its own ranking. --query-pid colours matches green / red; without it
-every border is grey.
+every border is grey. Without MODEL.WEIGHTS the model is what its config builds:
+configs/ImageNet_MobileNetV2.yml searches with the ImageNet MobileNetV2's pooled features.
 """
 import argparse
 import logging
@@ -27,10 +28,9 @@ from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keyp
 from ctl_plugin.keypoints.cache import CacheInfo, KeypointCache
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
 from ctl_plugin.io import read_frame
-from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.engine import build_test_model
 from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
 from ctl_plugin.visualization import ranklist
-from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.logger import setup_logger
 from tabulate import tabulate
 
@@ -82,14 +82,10 @@ def query_keypoints(cfg, frames):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = build_cfg(args.config_file, [*args.opts, "MODEL.BACKBONE.PRETRAIN", "False"])
+    cfg = build_cfg(args.config_file, args.opts)
     cfg.freeze()
     setup_logger(name="ctl_plugin")
-    model = VideoTrainer.build_model(cfg)
-    if cfg.MODEL.WEIGHTS:
-        Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    else:
-        logger.warning("MODEL.WEIGHTS is empty: searching with an untrained model")
+    model = build_test_model(cfg)
 
     dataset = load_dataset(cfg, args.gallery)
     gallery = dataset.gallery

@@ -34,7 +34,8 @@ def items_digest(items):
 
 class FeatureCache:
     """`get(compute)`: the cached features if their record matches, else `compute()`'s, saved
-    (never for a model without MODEL.WEIGHTS: its random initialisation is not reproducible)."""
+    (never for a model without MODEL.WEIGHTS: whatever it does not read from a file is
+    initialised at random, which is not reproducible)."""
 
     def __init__(self, directory, name, cfg, items):
         self.array_path = os.path.join(directory, name + ".npy")
@@ -69,7 +70,7 @@ class FeatureCache:
 
     def get(self, compute):
         if not self.record["weights_sha256"]:
-            logger.info("MODEL.WEIGHTS is empty: gallery features of a randomly initialised model are not cached")
+            logger.info("MODEL.WEIGHTS is empty: gallery features of a model not read from a checkpoint are not cached")
             return np.asarray(compute(), dtype=np.float32)
         feats = self.load()
         if feats is not None:
