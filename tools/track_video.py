@@ -3,12 +3,17 @@
 
     python tools/track_video.py --video VIDEO [--root datasets] [--subset gallery] [--camid 0]
         [--max-frames N] [--frame-step 1] [--keypoints mediapipe] [--preview tracks.png]
+        [--linker deepsort] [--reid-config configs/ImageNet_MobileNetV2.yml] [--reid-weights W]
         [--config-file configs/X.yml] [KEY VALUE ...]
 
-People are found by OpenCV's HOG detector (no download), linked over frames by
-IoU (`ctl_plugin.tracking`), and every frame of every tracklet is cropped and
-resized to INPUT.SIZE_TEST. Each tracklet gets its own identity (the video does
-not say who is who), numbered after the split's largest pid:
+People are found by OpenCV's HOG detector (no download) and linked over frames by
+DeepSORT (deep-sort-realtime's Kalman filter, appearance cascade and IoU fallback) on
+embeddings of the project's re-ID model: --reid-config with --reid-weights as its
+MODEL.WEIGHTS, by default VideoBaseline on the ImageNet MobileNetV2 with no re-ID
+training. `--linker iou` links by box overlap alone instead. Every frame of every
+tracklet is cropped and resized to INPUT.SIZE_TEST of --config-file. Each tracklet gets
+its own identity (the video does not say who is who), numbered after the split's
+largest pid:
 
     <root>/video-folder/<subset>/<pid>/<camid>/<video>_<track>/<frame>.jpg
     <root>/video-folder/<subset>-<video>_tracks.csv      boxes of every crop
@@ -26,14 +31,17 @@ import types
 
 import cv2
 import numpy as np
+import torch
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
 from ctl_plugin.data.datasets.video_folder import VideoFolder
-from ctl_plugin.tracking import HogPeopleDetector, IouTracker, write_tracklets
+from ctl_plugin.tracking import (DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder,
+                                 write_tracklets)
 from fastreid.utils.logger import setup_logger
 from tqdm import tqdm
 
 logger = logging.getLogger("ctl_plugin.track_video")
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def parse_args(argv=None):
@@ -47,8 +55,29 @@ def parse_args(argv=None):
     p.add_argument("--frame-step", type=int, default=1,
                    help="detect on every k-th frame; crops are still taken on every frame")
     p.add_argument("--min-length", type=int, default=8, help="shortest tracklet kept, in frames")
-    p.add_argument("--max-gap", type=int, default=5, help="frames a track may go undetected")
-    p.add_argument("--min-iou", type=float, default=0.3, help="least box overlap that links detections")
+    p.add_argument("--linker", choices=("deepsort", "iou"), default="deepsort",
+                   help="DeepSORT on re-ID embeddings (default), or box overlap alone")
+    p.add_argument("--reid-config", default=osp.join(ROOT, "configs", "ImageNet_MobileNetV2.yml"), metavar="FILE",
+                   help="config of the re-ID model embedding the detections (default: VideoBaseline on "
+                        "the ImageNet MobileNetV2, configs/ImageNet_MobileNetV2.yml)")
+    p.add_argument("--reid-weights", default="", metavar="FILE",
+                   help="MODEL.WEIGHTS of --reid-config (default: none, its backbone's ImageNet weights)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="device of the re-ID model (default cuda when available, else cpu)")
+    p.add_argument("--max-age", type=int, default=30,
+                   help="DeepSORT: detection steps a confirmed track may go unmatched (default 30)")
+    p.add_argument("--n-init", type=int, default=3,
+                   help="DeepSORT: detections in a row that confirm a new track (default 3)")
+    p.add_argument("--max-cosine-distance", type=float, default=0.1,
+                   help="DeepSORT: largest embedding cosine distance that links (default 0.1, for the "
+                        "ImageNet embeddings; DeepSORT's own 0.2 chains people in similar clothes)")
+    p.add_argument("--max-iou-distance", type=float, default=0.7,
+                   help="DeepSORT: largest 1 - IoU of its IoU fallback (default 0.7)")
+    p.add_argument("--nn-budget", type=int, default=100,
+                   help="DeepSORT: embeddings of each track it compares with (default 100)")
+    p.add_argument("--max-gap", type=int, default=5, help="--linker iou: frames a track may go undetected")
+    p.add_argument("--min-iou", type=float, default=0.3,
+                   help="--linker iou: least box overlap that links detections")
     p.add_argument("--hog-stride", type=int, default=8, help="HOG window step in (upscaled) pixels")
     p.add_argument("--hog-scale", type=float, default=1.1, help="HOG pyramid factor")
     p.add_argument("--min-score", type=float, default=0.3, help="least HOG SVM score kept")
@@ -63,7 +92,8 @@ def parse_args(argv=None):
     p.add_argument("--overwrite", action="store_true", help="replace this video's earlier tracklets")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--config-file", default="", metavar="FILE",
-                   help="config for INPUT.SIZE_TEST and KEYPOINTS.* (default: the plugin's defaults)")
+                   help="config of the split: INPUT.SIZE_TEST of the crops and KEYPOINTS.* "
+                        "(default: the plugin's defaults)")
     p.add_argument("opts", nargs=argparse.REMAINDER, help="config KEY VALUE pairs")
     return p.parse_args(argv)
 
@@ -95,15 +125,29 @@ def video_info(path):
     return info
 
 
+def build_linker(args):
+    """(tracker, embedder): DeepSORT with the re-ID model's embedder, or the IoU tracker and None."""
+    if args.linker == "iou":
+        return IouTracker(args.min_iou, max_gap=args.max_gap, min_length=args.min_length), None
+    reid_cfg = build_cfg(args.reid_config, ["MODEL.WEIGHTS", args.reid_weights, "MODEL.DEVICE", args.device])
+    tracker = DeepSortTracker(args.max_age, args.n_init, args.max_cosine_distance, args.max_iou_distance,
+                              args.nn_budget, min_length=args.min_length)
+    return tracker, build_reid_embedder(reid_cfg)
+
+
 def track(args, num_frames):
     """Detect and link: the tracklets of the video (`ctl_plugin.tracking.Track`)."""
     detector = HogPeopleDetector(args.hog_stride, args.hog_scale, args.min_score, upscale=args.upscale,
                                  max_height=args.max_height)
-    tracker = IouTracker(args.min_iou, max_gap=args.max_gap, min_length=args.min_length)
-    bar = tqdm(total=num_frames, unit="frame", desc="detect + link", disable=args.no_progress)
+    tracker, embed = build_linker(args)
+    bar = tqdm(total=num_frames, unit="frame", desc=f"detect + link ({args.linker})", disable=args.no_progress)
     for index, frame in read_frames(args.video, args.max_frames):
         if index % args.frame_step == 0:
-            tracker.update(index, *detector(frame))
+            boxes, scores = detector(frame)
+            if embed is None:
+                tracker.update(index, boxes, scores)
+            else:
+                tracker.update(index, boxes, scores, embed(frame, boxes))
         bar.update()
     bar.close()
     return tracker.finish()

@@ -1,6 +1,11 @@
-"""From surveillance video to re-ID tracklets: people detection, IoU linking, crops."""
+"""From surveillance video to re-ID tracklets: people detection, linking (DeepSORT on the
+plugin's re-ID embeddings, or IoU alone), crops."""
+from .deepsort_tracker import DeepSortTracker
+from .embedder import ReidEmbedder, build_reid_embedder
 from .hog_detector import HogPeopleDetector
-from .iou_tracker import IouTracker, Track, box_iou
+from .iou_tracker import IouTracker
+from .track import Track
 from .tracklet_writer import write_tracklets
 
-__all__ = ["HogPeopleDetector", "IouTracker", "Track", "box_iou", "write_tracklets"]
+__all__ = ["DeepSortTracker", "HogPeopleDetector", "IouTracker", "ReidEmbedder", "Track",
+           "build_reid_embedder", "write_tracklets"]

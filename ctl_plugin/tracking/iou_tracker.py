@@ -1,62 +1,22 @@
-"""Linking per-frame detections into tracklets by box overlap (IoU).
+"""Linking per-frame detections into tracklets by box overlap (IoU) alone, the simple
+alternative to DeepSORT (`deepsort_tracker.py`) kept for comparison.
 
-Each detection step matches the live tracks' last boxes to the new boxes by
-maximum total IoU (Hungarian assignment); pairs below `min_iou` do not link.
-An unmatched box starts a track; a track not matched for more than `max_gap`
-frames ends. Frames between two detections of a track get linearly interpolated
-boxes, so every tracklet covers consecutive frames.
+Each detection step matches the live tracks' last boxes to the new boxes by minimum total
+1 - IoU (deep-sort-realtime's `iou` and `min_cost_matching`); pairs below `min_iou` do not
+link. An unmatched box starts a track; a track not matched for more than `max_gap` frames
+ends.
 """
-from dataclasses import dataclass, field
-
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from deep_sort_realtime.deep_sort.iou_matching import iou
+from deep_sort_realtime.deep_sort.linear_assignment import min_cost_matching
+
+from .track import Track, keep_tracklets, to_ltwh
 
 
-def box_iou(a, b):
-    """IoU [n, m] of boxes a [n, 4] and b [m, 4] (x1 y1 x2 y2)."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod((rb - lt).clip(min=0), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
-@dataclass
-class Track:
-    """One tracklet: its detections, and its boxes on every frame it spans."""
-    track_id: int
-    frames: list = field(default_factory=list)   # frame indices of the detections, increasing
-    boxes: list = field(default_factory=list)    # their boxes x1 y1 x2 y2
-    scores: list = field(default_factory=list)   # their detector scores
-
-    def add(self, frame, box, score):
-        self.frames.append(int(frame))
-        self.boxes.append(np.asarray(box, np.float32))
-        self.scores.append(float(score))
-
-    @property
-    def first(self):
-        return self.frames[0]
-
-    @property
-    def last(self):
-        return self.frames[-1]
-
-    def __len__(self):
-        """Frames spanned, first to last detection."""
-        return self.last - self.first + 1
-
-    def dense(self):
-        """(frames [L], boxes [L, 4], detected [L]): every frame from first to last, boxes
-        between detections interpolated linearly."""
-        frames = np.arange(self.first, self.last + 1)
-        known = np.asarray(self.frames)
-        boxes = np.stack(self.boxes)
-        dense = np.stack([np.interp(frames, known, boxes[:, k]) for k in range(4)], axis=1)
-        return frames, dense.astype(np.float32), np.isin(frames, known)
+def last_box_distance(tracks, boxes, track_indices, box_indices):
+    """1 - IoU [len(track_indices), len(box_indices)] of the tracks' last boxes and the boxes."""
+    candidates = to_ltwh(boxes[box_indices])
+    return np.stack([1.0 - iou(to_ltwh(tracks[t].boxes[-1])[0], candidates) for t in track_indices])
 
 
 class IouTracker:
@@ -81,24 +41,18 @@ class IouTracker:
         for track in self.live:
             (self.ended if frame - track.last > self.max_gap + 1 else still).append(track)
         self.live = still
-        matched = set()
-        if self.live and len(boxes):
-            iou = box_iou(np.stack([t.boxes[-1] for t in self.live]), boxes)
-            rows, cols = linear_sum_assignment(-iou)
-            for r, c in zip(rows, cols):
-                if iou[r, c] >= self.min_iou:
-                    self.live[r].add(frame, boxes[c], scores[c])
-                    matched.add(c)
-        for c in range(len(boxes)):
-            if c not in matched:
-                track = Track(self.next_id)
-                track.add(frame, boxes[c], scores[c])
-                self.live.append(track)
-                self.next_id += 1
+        matches, _, unmatched = min_cost_matching(last_box_distance, 1.0 - self.min_iou, self.live, boxes,
+                                                  list(range(len(self.live))), list(range(len(boxes))))
+        for t, b in matches:
+            self.live[t].add(frame, boxes[b], scores[b])
+        for b in sorted(unmatched):
+            track = Track(self.next_id)
+            track.add(frame, boxes[b], scores[b])
+            self.live.append(track)
+            self.next_id += 1
 
     def finish(self):
         """Every tracklet of at least `min_length` frames, by first frame then id."""
         tracks = self.ended + self.live
         self.ended, self.live = [], []
-        kept = [t for t in tracks if len(t) >= self.min_length]
-        return sorted(kept, key=lambda t: (t.first, t.track_id))
+        return keep_tracklets(tracks, self.min_length)

@@ -1,5 +1,6 @@
-"""tools/track_video.py on real footage: the first 200 frames of OpenCV's vtest.avi
-(fetched by `make test` from Debian's opencv-doc; skipped when it is absent)."""
+"""tools/track_video.py on real footage: the first 100 frames of OpenCV's vtest.avi
+(fetched by `make test` from Debian's opencv-doc; skipped when it is absent), linked by
+DeepSORT on the ImageNet MobileNetV2's embeddings, and by IoU alone."""
 import csv
 import os
 
@@ -18,6 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 VIDEO = os.getenv("CTL_SAMPLE_VIDEO", os.path.join(REPO, "datasets", "samples", "vtest.avi"))
 WIDTH, HEIGHT = 768, 576
+FRAMES = 100
 CONFIG = """
 MODEL:
   META_ARCHITECTURE: CTL
@@ -31,6 +33,11 @@ CTL: {CROSS_SCALE: {EMBED_DIM: 8}}
 VIDEO: {TEST: {SEQ_LEN: 4, MODE: all, NUM_WORKERS: 0}}
 TEST: {IMS_PER_BATCH: 8}
 """
+# The linker's re-ID model: the shipped ImageNet MobileNetV2 at half size, for speed.
+REID_CONFIG = """
+_BASE_: %s
+INPUT: {SIZE_TEST: [128, 64]}
+"""
 
 pytestmark = pytest.mark.skipif(not os.path.exists(VIDEO), reason=f"sample video {VIDEO} is absent "
                                 "(make test fetches it from Debian's opencv-doc)")
@@ -41,17 +48,22 @@ def tracked(tmp_path_factory):
     root = tmp_path_factory.mktemp("vtest")
     config = root / "ctl.yml"
     config.write_text(CONFIG % (root / "keypoints"))
-    tracks, csv_path = track_video.main(["--video", VIDEO, "--root", str(root), "--max-frames", "200",
+    reid_config = root / "reid.yml"
+    reid_config.write_text(REID_CONFIG % os.path.join(REPO, "configs", "ImageNet_MobileNetV2.yml"))
+    tracks, csv_path = track_video.main(["--video", VIDEO, "--root", str(root), "--max-frames", str(FRAMES),
                                          "--frame-step", "2", "--keypoints", "mediapipe", "--no-progress",
-                                         "--preview", str(root / "preview.png"), "--config-file", str(config)])
+                                         "--preview", str(root / "preview.png"), "--config-file", str(config),
+                                         "--reid-config", str(reid_config), "--device", "cpu"])
+    return root, config, tracks, read_rows(csv_path)
+
+
+def read_rows(csv_path):
     with open(csv_path) as f:
-        rows = list(csv.DictReader(f))
-    return root, config, tracks, rows
+        return list(csv.DictReader(f))
 
 
-def test_several_person_shaped_tracklets_inside_the_frame(tracked):
-    root, _, tracks, rows = tracked
-    assert len(tracks) >= 5
+def check_tracklet_rows(rows, tracks):
+    """Person-shaped boxes inside the frame, one run of consecutive frames per tracklet."""
     boxes = np.array([[float(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in rows])
     assert (boxes[:, 3] - boxes[:, 1] > boxes[:, 2] - boxes[:, 0]).all()  # taller than wide
     assert (boxes[:, 3] - boxes[:, 1] <= 0.5 * HEIGHT + 1).all()  # --max-height
@@ -60,10 +72,27 @@ def test_several_person_shaped_tracklets_inside_the_frame(tracked):
     for r in rows:
         by_track.setdefault(r["tracklet"], []).append(int(r["frame"]))
     assert len(by_track) == len(tracks)
-    for frames in by_track.values():
-        assert len(frames) >= 8 and frames == list(range(frames[0], frames[0] + len(frames)))  # consecutive
-        assert 0 <= frames[0] and frames[-1] < 200
+    for frames_of in by_track.values():
+        assert len(frames_of) >= 8 and frames_of == list(range(frames_of[0], frames_of[0] + len(frames_of)))
+        assert 0 <= frames_of[0] and frames_of[-1] < FRAMES
+
+
+def test_several_person_shaped_tracklets_inside_the_frame(tracked):
+    root, _, tracks, rows = tracked
+    assert len(tracks) >= 5
+    check_tracklet_rows(rows, tracks)
+    for track in tracks:  # confirmed by DeepSORT: at least n_init = 3 detections, on detection frames
+        assert len(track.frames) >= 3 and all(f % 2 == 0 for f in track.frames)
+    detected = [r for r in rows if r["detected"] == "1"]
+    assert len(detected) == sum(len(t.frames) for t in tracks)
     assert (root / "preview.png").stat().st_size > 0
+
+
+def test_iou_linking_is_kept_for_comparison(tmp_path):
+    tracks, csv_path = track_video.main(["--video", VIDEO, "--root", str(tmp_path), "--max-frames", str(FRAMES),
+                                         "--frame-step", "2", "--linker", "iou", "--no-progress"])
+    assert len(tracks) >= 5
+    check_tracklet_rows(read_rows(csv_path), tracks)
 
 
 def test_refuses_to_overwrite_earlier_tracklets(tracked):

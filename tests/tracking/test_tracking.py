@@ -1,34 +1,21 @@
-"""ctl_plugin.tracking: IoU, linking with gaps, crops, the VideoFolder it writes."""
+"""ctl_plugin.tracking: IoU linking with gaps, DeepSORT through a crossing, re-ID embeddings
+of detections, crops, the VideoFolder it writes."""
 import csv
+import os
 
+import cv2
 import numpy as np
+import torch
 import pytest
 
+from ctl_plugin.config import build_cfg
 from ctl_plugin.data.datasets.video_folder import VideoFolder
-from ctl_plugin.tracking import HogPeopleDetector, IouTracker, box_iou, write_tracklets
+from ctl_plugin.tracking import (DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder,
+                                 write_tracklets)
 from ctl_plugin.tracking.tracklet_writer import crop
+from tests.keypoints import photos
 
-
-def naive_iou(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def test_box_iou_matches_a_loop():
-    rng = np.random.default_rng(0)
-    xy = rng.uniform(0, 50, (7, 2))
-    a = np.concatenate([xy[:4], xy[:4] + rng.uniform(1, 30, (4, 2))], 1)
-    b = np.concatenate([xy[4:], xy[4:] + rng.uniform(1, 30, (3, 2))], 1)
-    b[0] = a[1]  # one identical pair: IoU 1
-    iou = box_iou(a, b)
-    assert iou.shape == (4, 3)
-    assert iou[1, 0] == pytest.approx(1.0)
-    for i in range(4):
-        for j in range(3):
-            assert iou[i, j] == pytest.approx(naive_iou(a[i], b[j]))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def walker(x0, y0, step):
@@ -87,10 +74,103 @@ def test_written_tracklets_load_as_a_video_folder(tmp_path):
     assert [(len(s), p, c) for s, p, c in ds.gallery] == [(10, 7, 2), (10, 8, 2)]
     span = ds.gallery[0][0]
     assert span.path(3).endswith("7/2/cam_0000/000003.jpg")
-    import cv2
     crop3 = cv2.imread(span.path(3))
     assert crop3.shape == (32, 16, 3) and abs(int(crop3.mean()) - 30) <= 2  # frame 3 is all 30
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 20 and rows[0]["tracklet"] == "cam_0000" and rows[0]["pid"] == "7"
     assert [float(rows[3][k]) for k in ("x1", "y1", "x2", "y2")] == pytest.approx([14, 5, 34, 55])
+
+
+def crossing(frames=20, hidden=(9, 10, 11)):
+    """Walker A goes right, B left, on the same line; they meet at frame 10, where B hides
+    A for `hidden` frames. Each detection carries its walker's appearance (a unit vector
+    plus noise). Returns per frame (boxes, scores, embeddings, walker of each box)."""
+    rng = np.random.default_rng(0)
+    looks = np.eye(8, dtype=np.float32)[:2]
+    steps = []
+    for f in range(frames):
+        walkers = [1] if f in hidden else [0, 1]
+        boxes = np.stack([walker(0, 0, 4)(f) if w == 0 else walker(80, 0, -4)(f) for w in walkers])
+        embeds = looks[walkers] + 0.05 * rng.standard_normal((len(walkers), 8)).astype(np.float32)
+        steps.append((boxes, np.ones(len(walkers)), embeds, walkers))
+    return steps
+
+
+def walkers_of(track, steps):
+    """The walker whose box each of the track's detections is."""
+    out = []
+    for f, box in zip(track.frames, track.boxes):
+        boxes, _, _, walkers = steps[f]
+        out.append(walkers[int(np.argmin(np.abs(boxes - box).sum(1)))])
+    return out
+
+
+def test_deepsort_keeps_identities_through_an_occluded_crossing_where_iou_swaps_them():
+    steps = crossing()
+    deepsort = DeepSortTracker(max_age=5, n_init=3, max_cosine_distance=0.2, min_length=4)
+    iou = IouTracker(min_iou=0.3, max_gap=5, min_length=4)
+    for f, (boxes, scores, embeds, _) in enumerate(steps):
+        deepsort.update(f, boxes, scores, embeds)
+        iou.update(f, boxes, scores)
+    tracks = deepsort.finish()
+    assert [(t.first, t.last) for t in tracks] == [(0, 19), (0, 19)]
+    assert [set(walkers_of(t, steps)) for t in tracks] == [{0}, {1}]  # one walker each, all along
+    assert tracks[0].frames == [f for f in range(20) if f not in (9, 10, 11)]
+    frames, boxes, detected = tracks[0].dense()  # the hidden frames are interpolated
+    np.testing.assert_allclose(boxes[9:12], np.stack([walker(0, 0, 4)(f) for f in (9, 10, 11)]), atol=1e-4)
+    assert not detected[9:12].any() and detected[[8, 12]].all()
+    np.testing.assert_allclose(tracks[1].boxes[0], walker(80, 0, -4)(0))  # the detector's boxes
+    # IoU alone links A's last box, left where A was hidden, to B walking out of it
+    assert any(len(set(walkers_of(t, steps))) > 1 for t in iou.finish())
+
+
+def test_deepsort_drops_unconfirmed_and_short_tracks_and_checks_its_input():
+    tracker = DeepSortTracker(max_age=2, n_init=3, min_length=6)
+    look = np.eye(4, dtype=np.float32)
+    for f in range(10):
+        boxes = [walker(0, 0, 2)(f)]
+        embeds = [look[0]]
+        if f in (3, 4):  # two detections only: tentative, then dropped
+            boxes.append(walker(200, 0, 0)(f))
+            embeds.append(look[1])
+        if 5 <= f < 9:  # confirmed, but spans 4 frames < min_length
+            boxes.append(walker(100, 100, 0)(f))
+            embeds.append(look[2])
+        tracker.update(f, boxes, np.ones(len(boxes)), embeds)
+    tracks = tracker.finish()
+    assert [(t.first, t.last) for t in tracks] == [(0, 9)]
+    assert len(tracker.records) == 3 and len(tracker.confirmed) == 2
+    with pytest.raises(ValueError, match="frames must increase"):
+        tracker.update(9, [], [], [])
+    with pytest.raises(ValueError, match="2 boxes, 1 scores and 2 embeddings"):
+        tracker.update(10, [walker(0, 0, 2)(10)] * 2, [1.0], look[:2])
+
+
+def test_deepsort_keeps_embeddings_aligned_when_it_drops_an_empty_box():
+    tracker = DeepSortTracker()
+    look = np.eye(4, dtype=np.float32)
+    boxes = np.array([[0, 0, 20, 50], [50, 50, 50, 90], [100, 0, 120, 50]], np.float32)  # the middle one is empty
+    tracker.update(0, boxes, [1.0, 1.0, 1.0], look[:3])
+    started = {tuple(t.to_ltrb(orig=True).round()): t.get_feature() for t in tracker.deepsort.tracker.tracks}
+    assert set(started) == {(0, 0, 20, 50), (100, 0, 120, 50)}
+    np.testing.assert_array_equal(started[(0, 0, 20, 50)], look[0])
+    np.testing.assert_array_equal(started[(100, 0, 120, 50)], look[2])
+
+
+def test_reid_embeddings_are_the_models_normalised_test_features():
+    cfg = build_cfg(os.path.join(REPO, "configs", "ImageNet_MobileNetV2.yml"), ["INPUT.SIZE_TEST", [64, 32]])
+    embed = build_reid_embedder(cfg, batch_size=2)
+    frame = cv2.cvtColor(photos.bus(), cv2.COLOR_RGB2BGR)
+    boxes = np.array([[20, 380, 260, 910], [200, 370, 370, 890], [640, 390, 810, 880], [700, 500, 900, 900]],
+                     np.float32)  # the last one leaves the frame
+    feats = embed(frame, boxes)
+    assert feats.shape == (4, 1280) and feats.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-5)
+    model = embed.model
+    for box, feat in zip(boxes, feats):
+        rgb = torch.from_numpy(crop(frame, box, (64, 32))[..., ::-1].copy()).permute(2, 0, 1).float()
+        pooled = model.backbone(model.preprocess_image(rgb[None]).contiguous()).mean((2, 3))[0]
+        np.testing.assert_allclose(feat, torch.nn.functional.normalize(pooled, dim=0).detach().numpy(), atol=1e-4)
+    assert (feats[:3] @ feats[:3].T)[np.triu_indices(3, 1)].max() < 0.99  # three people, three embeddings
+    assert embed(frame, np.zeros((0, 4))).shape == (0, 0)
