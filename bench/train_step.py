@@ -1,10 +1,11 @@
 """Training-step time of the video models, side by side in one process.
 
 For each model (VideoBaseline, CTL with cached key-points, CTL with online
-mmpose HRNet key-points, GRL, STMN) one forward + backward pass over the same
-random clip batch is timed; the steps of all models are interleaved round-robin
-so machine noise hits every model alike, and the median of --iters steps after
---warmup steps is reported with its ratio to VideoBaseline.
+mmpose HRNet key-points, GRL, STMN), on each of --backbones, one forward +
+backward pass over the same random clip batch is timed; the steps of all models
+are interleaved round-robin so machine noise hits every model alike, and the
+median of --iters steps after --warmup steps is reported with its ratio to
+VideoBaseline (on the first backbone).
 
 Peak memory: on CUDA, torch.cuda.max_memory_allocated over one step; on CPU,
 each model is built again in a spawned child process that runs two steps, and
@@ -16,6 +17,8 @@ step is reported (the step's working memory).
     python bench/train_step.py --paper-shape --device cuda --amp --channels-last
     python bench/train_step.py --profile CTL-cache  # plus torch.profiler's top ops of one model
     python bench/train_step.py --breakdown          # CTL component by component (bench/ctl_breakdown.py)
+    python bench/train_step.py --backbones resnet mobilenetv2 --models VideoBaseline CTL-cache
+                                                    # ResNet-18 beside the ImageNet MobileNetV2
 """
 import argparse
 import contextlib
@@ -44,6 +47,15 @@ MODELS = {
 }
 
 
+# --backbones -> (label, MODEL.BACKBONE overrides); the ResNet's DEPTH and FEAT_DIM come from --depth.
+BACKBONES = {
+    "resnet": ("ResNet", []),
+    "mobilenetv2": ("MobileNetV2", ["MODEL.BACKBONE.NAME", "build_torchvision_mobilenetv2_backbone",
+                                    "MODEL.BACKBONE.DEPTH", "1.0x", "MODEL.BACKBONE.FEAT_DIM", 1280,
+                                    "MODEL.BACKBONE.LAST_STRIDE", 1]),
+}
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--paper-shape", action="store_true",
@@ -55,6 +67,9 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=int, default=64, help="frame width (default 64)")
     parser.add_argument("--depth", default="18x", choices=["18x", "34x", "50x", "101x"],
                         help="ResNet depth (default 18x)")
+    parser.add_argument("--backbones", nargs="+", default=["resnet"], choices=list(BACKBONES),
+                        help="fast-reid's ResNet of --depth (default) and/or the plugin's MobileNetV2 "
+                             "(width 1.0x, last stride 1), timed side by side")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
                         help="models to time (default: all)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per model (default 2)")
@@ -82,8 +97,8 @@ def parse_args(argv=None):
     return args
 
 
-def bench_cfg(name, args):
-    """The method's YAML merged into fast-reid's cfg, with this benchmark's device and shape."""
+def bench_cfg(name, backbone, args):
+    """The method's YAML merged into fast-reid's cfg, with this benchmark's device, shape and backbone."""
     yaml, opts = MODELS[name]
     cfg = build_cfg(os.path.join(ROOT, yaml), opts)
     feat_dim = 512 if args.depth in ("18x", "34x") else 2048
@@ -97,6 +112,7 @@ def bench_cfg(name, args):
         "INPUT.SIZE_TEST", [args.height, args.width],
         "VIDEO.TRAIN.SEQ_LEN", args.frames,
         "VIDEO.TEST.SEQ_LEN", args.frames,
+        *BACKBONES[backbone][1],
     ])
     return cfg
 
@@ -124,8 +140,8 @@ def make_batch(args, seed=0):
     }
 
 
-def build(name, args):
-    cfg = bench_cfg(name, args)
+def build(name, args, backbone="resnet"):
+    cfg = bench_cfg(name, backbone, args)
     model = build_model(cfg).train()
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -152,20 +168,20 @@ def rss_kib(field):
     raise RuntimeError(f"/proc/self/status has no {field} line")
 
 
-def _child_peak(name, args, queue):
+def _child_peak(name, backbone, args, queue):
     torch.manual_seed(0)
-    model, batch = build(name, args), make_batch(args)
+    model, batch = build(name, args, backbone), make_batch(args)
     before = rss_kib("VmRSS")
     for _ in range(2):
         step(model, batch, args)
     queue.put(((rss_kib("VmHWM") - before) / 1024, rss_kib("VmHWM") / 1024))
 
 
-def cpu_peak_mib(name, args):
+def cpu_peak_mib(name, backbone, args):
     """(working MiB of a step, peak resident MiB of the process) from a spawned child."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    child = ctx.Process(target=_child_peak, args=(name, args, queue))
+    child = ctx.Process(target=_child_peak, args=(name, backbone, args, queue))
     child.start()
     result = queue.get()
     child.join()
@@ -201,27 +217,29 @@ def main(argv=None):
         print(f"device {args.device}, threads {torch.get_num_threads()}, ResNet-{args.depth[:-1]}, "
               f"batch {args.ids} ids x {args.clips} clips x {args.frames} frames x {args.height} x "
               f"{args.width}, median of {args.iters} runs after {args.warmup} warm-up")
-        run_breakdown(build("VideoBaseline", args).train(), build("CTL-cache", args).train(), batch,
+        backbone = args.backbones[0]
+        run_breakdown(build("VideoBaseline", args, backbone).train(), build("CTL-cache", args, backbone).train(), batch,
                       args.iters, args.warmup)
         return
     if args.channels_last:
         batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last_3d)
     torch.manual_seed(0)
-    models = {name: build(name, args) for name in args.models}
+    models = {(name, bb): build(name, args, bb) for bb in args.backbones for name in args.models}
     for _ in range(args.warmup):
-        for name, model in models.items():
+        for model in models.values():
             step(model, batch, args)
-    times = {name: [] for name in models}
+    times = {key: [] for key in models}
     for _ in range(args.iters):
-        for name, model in models.items():
+        for key, model in models.items():
             start = time.perf_counter()
             step(model, batch, args)
-            times[name].append(time.perf_counter() - start)
+            times[key].append(time.perf_counter() - start)
 
-    base = statistics.median(times["VideoBaseline"]) if "VideoBaseline" in times else None
+    first = ("VideoBaseline", args.backbones[0])
+    base = statistics.median(times[first]) if first in times else None
     rows = []
-    for name, model in models.items():
-        med = statistics.median(times[name])
+    for (name, bb), model in models.items():
+        med = statistics.median(times[name, bb])
         params = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if args.device.startswith("cuda"):
@@ -229,21 +247,24 @@ def main(argv=None):
         elif args.no_memory:
             work, peak = float("nan"), float("nan")
         else:
-            work, peak = cpu_peak_mib(name, args)
-        rows.append([name, med * 1e3, min(times[name]) * 1e3, med / base if base else float("nan"),
+            work, peak = cpu_peak_mib(name, bb, args)
+        label = name if len(args.backbones) == 1 else f"{name}, {BACKBONES[bb][0]}"
+        rows.append([label, med * 1e3, min(times[name, bb]) * 1e3, med / base if base else float("nan"),
                      params / 1e6, trainable / 1e6, work, peak])
 
     b = args.ids * args.clips
-    print(f"device {args.device}, threads {torch.get_num_threads()}, ResNet-{args.depth[:-1]}, "
+    backbones = " and ".join(f"ResNet-{args.depth[:-1]}" if bb == "resnet" else "MobileNetV2 1.0x (last stride 1)"
+                             for bb in args.backbones)
+    print(f"device {args.device}, threads {torch.get_num_threads()}, {backbones}, "
           f"batch {args.ids} ids x {args.clips} clips x {args.frames} frames x {args.height} x {args.width} "
           f"({b * args.frames} frames), amp {args.amp}, channels-last {args.channels_last}, "
           f"median of {args.iters} steps after {args.warmup} warm-up")
     mem = "GPU" if args.device.startswith("cuda") else "RSS"
-    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", "x baseline",
+    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", f"x {' '.join(first)}",
                                   "params M", "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
                    floatfmt=".2f"))
     if args.profile:
-        model = models.get(args.profile) or build(args.profile, args)
+        model = models.get((args.profile, args.backbones[0])) or build(args.profile, args, args.backbones[0])
         print(f"\ntorch.profiler, one step of {args.profile}:")
         profile(model, batch, args)
 
