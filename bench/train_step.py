@@ -260,7 +260,7 @@ def main(argv=None):
           f"({b * args.frames} frames), amp {args.amp}, channels-last {args.channels_last}, "
           f"median of {args.iters} steps after {args.warmup} warm-up")
     mem = "GPU" if args.device.startswith("cuda") else "RSS"
-    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", f"x {' '.join(first)}",
+    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", f"x {first[0]}" + ("" if len(args.backbones) == 1 else f", {BACKBONES[first[1]][0]}"),
                                   "params M", "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
                    floatfmt=".2f"))
     if args.profile:
