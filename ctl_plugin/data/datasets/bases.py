@@ -82,24 +82,23 @@ def require_paths(paths, layout):
             raise DatasetLayoutError(f"'{p}' is not found. Expected layout:\n{layout}")
 
 
-def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
-    """Read one integer array from a MATLAB v5 `.mat` file, with checks.
+def read_lines(path):
+    """The lines of a text file, in order, without trailing blank lines."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
 
-    Errors name the file and the field: missing variable, wrong number of
-    dimensions or columns, or a dtype outside `kind` (numpy kinds; with 'f',
-    MATLAB doubles are accepted when every value is a whole number).
+
+def check_int_array(arr, path, variable, ndim, columns=None, kind="iu"):
+    """`arr` (a `.mat` field) as int64, checked; errors name the file and the field.
+
+    Checks the number of dimensions and columns and that the dtype is in `kind`
+    (numpy kinds; with 'f', MATLAB doubles are accepted when every value is a
+    whole number).
     """
-    from scipy.io import loadmat
-    from scipy.io.matlab import MatReadError
-
-    try:
-        mat = loadmat(path)
-    except (MatReadError, ValueError, OSError) as e:
-        raise DatasetLayoutError(f"'{path}': not a readable MATLAB .mat file ({e})") from e
-    if variable not in mat:
-        found = sorted(k for k in mat if not k.startswith("__"))
-        raise DatasetLayoutError(f"'{path}': variable '{variable}' is missing (found {found})")
-    arr = np.asarray(mat[variable])
+    arr = np.asarray(arr)
     if arr.ndim != ndim:
         raise DatasetLayoutError(
             f"'{path}': field '{variable}' has shape {arr.shape}; expected {ndim} dimensions")
@@ -115,6 +114,37 @@ def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
     return arr.astype(np.int64)
 
 
+def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
+    """Read one integer array from a MATLAB v5 `.mat` file, with `check_int_array`'s checks
+    (a missing variable is an error naming the file and what it holds)."""
+    from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
+
+    try:
+        mat = loadmat(path)
+    except (MatReadError, ValueError, OSError) as e:
+        raise DatasetLayoutError(f"'{path}': not a readable MATLAB .mat file ({e})") from e
+    if variable not in mat:
+        found = sorted(k for k in mat if not k.startswith("__"))
+        raise DatasetLayoutError(f"'{path}': variable '{variable}' is missing (found {found})")
+    return check_int_array(mat[variable], path, variable, ndim, columns, kind)
+
+
+def frame_list_spans(name, root, tracklets):
+    """One `FrameList` over tracklets given as lists of relative frame paths, in order.
+
+    Returns (FrameList, spans): spans[i] is the `FrameSpan` of tracklets[i], or
+    None when it has no frame.
+    """
+    relpaths, bounds = [], []
+    for paths in tracklets:
+        bounds.append((len(relpaths), len(relpaths) + len(paths)))
+        relpaths.extend(paths)
+    frame_list = FrameList(name, root, relpaths)
+    spans = [FrameSpan(frame_list, a, b) if b > a else None for a, b in bounds]
+    return frame_list, spans
+
+
 def index_folders(name, root, folders, suffix, sort_key=None):
     """One `FrameList` over the frames of tracklet folders, for datasets stored as
     one folder per tracklet.
@@ -122,20 +152,16 @@ def index_folders(name, root, folders, suffix, sort_key=None):
     folders:  folder paths relative to `root`, in the order the list follows.
     suffix:   frame file suffix, e.g. ".png".
     sort_key: orders a folder's frames given the frame's full path (default: by name).
-    Returns (FrameList, spans): spans[i] is the `FrameSpan` of folders[i], or
-    None when that folder holds no frame.
+    Returns `frame_list_spans`' (FrameList, spans), spans[i] for folders[i].
     """
-    relpaths, bounds = [], []
-    for folder in folders:
+    def frames(folder):
         full = os.path.join(root, folder)
-        frames = sorted(e.name for e in os.scandir(full) if e.is_file() and e.name.endswith(suffix))
+        names = sorted(e.name for e in os.scandir(full) if e.is_file() and e.name.endswith(suffix))
         if sort_key is not None:
-            frames.sort(key=lambda f: sort_key(os.path.join(full, f)))
-        bounds.append((len(relpaths), len(relpaths) + len(frames)))
-        relpaths.extend(f"{folder}/{f}" for f in frames)
-    frame_list = FrameList(name, root, relpaths)
-    spans = [FrameSpan(frame_list, a, b) if b > a else None for a, b in bounds]
-    return frame_list, spans
+            names.sort(key=lambda f: sort_key(os.path.join(full, f)))
+        return [f"{folder}/{f}" for f in names]
+
+    return frame_list_spans(name, root, (frames(folder) for folder in folders))
 
 
 def subfolders(path):

@@ -15,7 +15,8 @@ import numpy as np
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from ..tracklets import FrameList, FrameSpan
-from .bases import DatasetLayoutError, VideoDataset, load_mat_array, make_items, require_paths
+from .bases import (DatasetLayoutError, VideoDataset, load_mat_array, make_items, read_lines,
+                    require_paths)
 
 MARS_LAYOUT = """\
 <root>/<dataset dir>/
@@ -26,15 +27,6 @@ MARS_LAYOUT = """\
     info/tracks_train_info.mat      track_train_info [N, 4]: start, end, pid, camid
     info/tracks_test_info.mat       track_test_info  [M, 4]  (1-based inclusive rows)
     info/query_IDX.mat              query_IDX (1, Q): 1-based rows of track_test_info"""
-
-
-def read_name_list(path):
-    """Frame names of one split, one per line, in file order."""
-    with open(path, encoding="utf-8") as f:
-        names = f.read().splitlines()
-    while names and not names[-1].strip():
-        names.pop()
-    return names
 
 
 def _pid_prefix(pid):
@@ -99,8 +91,8 @@ class MARS(VideoDataset):
         train_dir, test_dir = osp.join(d, "bbox_train"), osp.join(d, "bbox_test")
         require_paths([d, train_dir, test_dir, info, *paths.values()], MARS_LAYOUT)
 
-        train_names = read_name_list(paths["train_names"])
-        test_names = read_name_list(paths["test_names"])
+        train_names = read_lines(paths["train_names"])
+        test_names = read_lines(paths["test_names"])
         train_frames = FrameList("bbox_train", train_dir, [n[:4] + "/" + n for n in train_names])
         test_frames = FrameList("bbox_test", test_dir, [n[:4] + "/" + n for n in test_names])
 
