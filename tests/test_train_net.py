@@ -7,6 +7,7 @@ import ctl_plugin  # noqa: F401
 import torch
 
 from fastreid.engine import default_argument_parser
+from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.events import EventStorage
 
 import train_net
@@ -84,6 +85,27 @@ def test_train_and_evaluate_with_rerank_and_flip(mars_root):
         assert 0.0 <= results[key] <= 100.0
     # identities are colours: even a briefly trained model ranks well above chance
     assert results["mAP"] > 40.0
+
+
+def test_lsvid_release_layout_through_eval_only(tmp_path, monkeypatch):
+    """LS-VID as released: identity-balanced training clips, and a saved checkpoint
+    evaluated by `train_net.py --eval-only` with fast-reid's evaluator (5 queries,
+    10 gallery tracklets, the queries not among them)."""
+    video_datasets.make_lsvid(str(tmp_path / "data"))
+    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
+    out = tmp_path / "out"
+    lsvid = ("DATASETS.NAMES", "('LSVID',)", "DATASETS.TESTS", "('LSVID',)")
+    cfg = train_net.setup(parse(out, *lsvid))
+    batch = next(iter(build_video_train_loader(cfg)))
+    assert batch["images"].shape == (8, 4, 3, 64, 32) and len(set(batch["targets"].tolist())) == 4
+    loader, num_query = build_video_test_loader(cfg, "LSVID")
+    assert (num_query, len(loader.dataset)) == (5, 15)
+    Checkpointer(train_net.VideoTrainer.build_model(cfg), str(out)).save("model_init")
+    args = parse(out, *lsvid, "MODEL.WEIGHTS", str(out / "model_init.pth"))
+    args.eval_only = True
+    results = train_net.main(args)
+    for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
+        assert 0.0 <= results[key] <= 100.0
 
 
 def test_loss_dict_names_fastreid_losses(mars_root):

@@ -1,10 +1,12 @@
-"""`VideoDataset`: fast-reid's dataset base for tracklets, input checks, and the
-indexing of datasets stored as one folder per tracklet.
+"""`VideoDataset`: fast-reid's dataset base for tracklets, input checks (layout,
+MATLAB v5 and v7.3 `.mat` fields), and the indexing of tracklet frames stored as
+one folder per tracklet or as name prefixes inside shared folders.
 
 Items are `(FrameSpan, pid, camid)` (see `data/tracklets.py`). Train pids and
 camids are strings prefixed with the dataset name, as fast-reid's image datasets
 do; test pids and camids are ints.
 """
+import bisect
 import logging
 import os
 
@@ -130,6 +132,52 @@ def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
     return check_int_array(mat[variable], path, variable, ndim, columns, kind)
 
 
+def load_hdf5_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
+    """Read one integer array from a MATLAB v7.3 `.mat` file (HDF5), with
+    `check_int_array`'s checks.
+
+    MATLAB writes arrays column-major, so HDF5 holds them transposed; the array
+    is returned in MATLAB's orientation (a MATLAB (Q, 1) column is HDF5 (1, Q)).
+    """
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        raise DatasetLayoutError(
+            f"'{path}': not an HDF5 file; expected a MATLAB v7.3 .mat file (HDF5) holding "
+            f"field '{variable}' (a MATLAB v5 file must be re-saved with save -v7.3)")
+    with h5py.File(path, "r") as f:
+        if variable not in f:
+            found = sorted(k for k in f if not k.startswith("#"))
+            raise DatasetLayoutError(f"'{path}': field '{variable}' is missing (found {found})")
+        node = f[variable]
+        if not isinstance(node, h5py.Dataset):
+            raise DatasetLayoutError(
+                f"'{path}': field '{variable}' is a MATLAB struct or cell; expected a numeric array")
+        if node.attrs.get("MATLAB_empty", 0):
+            raise DatasetLayoutError(f"'{path}': field '{variable}' is empty")
+        arr = node[()]
+    return check_int_array(np.asarray(arr).T, path, variable, ndim, columns, kind)
+
+
+def check_query_rows(idx, path, variable, rows_of, num_rows):
+    """0-based rows named by a `.mat` vector of 1-based row numbers, checked: a
+    vector, every entry in 1..num_rows (`rows_of` names what they index), none twice."""
+    if idx.ndim != 2 or min(idx.shape) != 1:
+        raise DatasetLayoutError(
+            f"'{path}': field '{variable}' has shape {idx.shape}; expected a vector, (1, Q) or (Q, 1)")
+    idx = idx.ravel()
+    bad = np.flatnonzero((idx < 1) | (idx > num_rows))
+    if len(bad):
+        raise DatasetLayoutError(
+            f"'{path}': entry {bad[0] + 1} of '{variable}' is {idx[bad[0]]}; expected a row "
+            f"of {rows_of}, 1..{num_rows}")
+    uniq, counts = np.unique(idx, return_counts=True)
+    if (counts > 1).any():
+        raise DatasetLayoutError(
+            f"'{path}': '{variable}' lists row {uniq[counts > 1][0]} more than once")
+    return idx - 1
+
+
 def frame_list_spans(name, root, tracklets):
     """One `FrameList` over tracklets given as lists of relative frame paths, in order.
 
@@ -162,6 +210,34 @@ def index_folders(name, root, folders, suffix, sort_key=None):
         return [f"{folder}/{f}" for f in names]
 
     return frame_list_spans(name, root, (frames(folder) for folder in folders))
+
+
+def index_prefixes(name, root, prefixes, suffix):
+    """One `FrameList` over tracklets given as path prefixes, for datasets that keep
+    several tracklets in one folder.
+
+    prefixes: paths relative to `root`, "<folder>/<name prefix>", in the order the
+              list follows; a tracklet's frames are the files of <folder> whose
+              names start with <name prefix> and end with `suffix`, sorted by name
+              (names sharing a prefix are contiguous in that order).
+    Each folder is listed once; a missing folder holds no frame.
+    Returns `frame_list_spans`' (FrameList, spans), spans[i] for prefixes[i].
+    """
+    listings = {}
+
+    def frames(prefix):
+        folder, start = os.path.split(prefix)
+        if folder not in listings:
+            full = os.path.join(root, folder)
+            listings[folder] = sorted(
+                e.name for e in os.scandir(full) if e.is_file() and e.name.endswith(suffix)
+            ) if os.path.isdir(full) else []
+        names = listings[folder]
+        a = bisect.bisect_left(names, start)
+        b = bisect.bisect_left(names, start[:-1] + chr(ord(start[-1]) + 1)) if start else len(names)
+        return [f"{folder}/{n}" for n in names[a:b]]
+
+    return frame_list_spans(name, root, (frames(p) for p in prefixes))
 
 
 def subfolders(path):

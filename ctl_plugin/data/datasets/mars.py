@@ -15,8 +15,8 @@ import numpy as np
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from ..tracklets import FrameList, FrameSpan
-from .bases import (DatasetLayoutError, VideoDataset, load_mat_array, make_items, read_lines,
-                    require_paths)
+from .bases import (DatasetLayoutError, VideoDataset, check_query_rows, load_mat_array, make_items,
+                    read_lines, require_paths)
 
 MARS_LAYOUT = """\
 <root>/<dataset dir>/
@@ -124,27 +124,14 @@ class MARS(VideoDataset):
     @staticmethod
     def _query_rows(path, test_table):
         """0-based rows of `track_test_info` named by `query_IDX`, checked."""
-        idx = load_mat_array(path, "query_IDX", ndim=2, kind="iuf")
-        if min(idx.shape) != 1:
-            raise DatasetLayoutError(
-                f"'{path}': field 'query_IDX' has shape {idx.shape}; expected a (1, Q) row vector")
-        idx = idx.ravel()
-        bad = np.flatnonzero((idx < 1) | (idx > len(test_table)))
-        if len(bad):
-            raise DatasetLayoutError(
-                f"'{path}': entry {bad[0] + 1} of 'query_IDX' is {idx[bad[0]]}; expected a row "
-                f"of track_test_info, 1..{len(test_table)}")
-        rows = idx - 1
+        rows = check_query_rows(load_mat_array(path, "query_IDX", ndim=2, kind="iuf"), path,
+                                "query_IDX", "track_test_info", len(test_table))
         bad = np.flatnonzero(test_table[rows, 2] <= 0)
         if len(bad):
             r = rows[bad[0]]
             raise DatasetLayoutError(
                 f"'{path}': entry {bad[0] + 1} of 'query_IDX' names row {r + 1} of "
                 f"track_test_info, whose pid is {test_table[r, 2]}; queries must have a pid > 0")
-        uniq, counts = np.unique(rows, return_counts=True)
-        if (counts > 1).any():
-            raise DatasetLayoutError(
-                f"'{path}': 'query_IDX' lists row {uniq[counts > 1][0] + 1} more than once")
         return rows
 
 

@@ -1,0 +1,117 @@
+"""LS-VID (Li et al., ICCV 2019), read from its official release.
+
+The release lists each tracklet as a path prefix of its frames and a pid
+(`list_sequence/list_seq_{train,test}.txt`); a tracklet's frames are the `.jpg`
+files of the prefix's folder whose names start with the prefix, in name order.
+Each folder is listed once and no image is opened. The camera of a frame is the
+third `_`-separated field of its name (1-15), 0-based after loading.
+
+Protocol: query = the rows of `list_seq_test.txt` named by `query` in
+`test/data/info_test.mat` (1-based, in that order); gallery = every other test
+tracklet, in list order, **the queries not included**, as the published loaders
+build it. Same-id same-camera gallery tracklets are junk (fast-reid's evaluator
+drops them). The validation split (`list_seq_val.txt`, `tracklet_val/`,
+`test/data/info_val.mat`) is not read.
+
+Two `FrameList`s, "tracklet_train" and "tracklet_test" (query and gallery share
+it), each in list order.
+"""
+import os.path as osp
+
+from fastreid.data.datasets import DATASET_REGISTRY
+
+from .bases import (DatasetLayoutError, VideoDataset, check_query_rows, index_prefixes,
+                    load_hdf5_mat_array, make_items, read_lines, require_paths)
+
+LSVID_LAYOUT = """\
+<root>/LS-VID/
+    list_sequence/list_seq_train.txt    one tracklet a line: <frame path prefix> <pid>
+    list_sequence/list_seq_test.txt       e.g. tracklet_test/0017/<tracklet> 17
+    tracklet_train/<pid4>/<tracklet>_<frame>_<camera>_<n>.jpg
+    tracklet_test/<pid4>/...
+    test/data/info_test.mat             MATLAB v7.3 (HDF5), field query: 1-based rows
+                                        of list_seq_test.txt"""
+
+SPLITS = ("train", "test")
+FRAME_SUFFIX = ".jpg"
+
+
+def read_sequence_list(path):
+    """[(line number, frame path prefix, pid)] of a `list_seq_*.txt`, checked."""
+    entries = []
+    for number, line in enumerate(read_lines(path), 1):
+        fields = line.split()
+        prefix = fields[0] if len(fields) == 2 else ""
+        folder, name = osp.split(prefix)
+        if not folder or not name or osp.isabs(prefix):
+            raise DatasetLayoutError(
+                f"'{path}' line {number}: {line!r}; expected '<frame path prefix> <pid>', "
+                f"the prefix relative to the dataset folder, e.g. 'tracklet_test/0017/<tracklet> 17'")
+        try:
+            pid = int(fields[1])
+        except ValueError:
+            raise DatasetLayoutError(
+                f"'{path}' line {number}: {line!r}; the pid '{fields[1]}' is not an integer") from None
+        entries.append((number, prefix, pid))
+    return entries
+
+
+def frame_camera(root, relpath):
+    """The camera (1-based) of the frame `root/relpath`, named `<tracklet>_<frame>_<camera>_<n>.jpg`."""
+    fields = relpath.rsplit("/", 1)[-1].split("_")
+    if len(fields) < 3 or not fields[2].isdigit() or int(fields[2]) < 1:
+        raise DatasetLayoutError(
+            f"'{osp.join(root, relpath)}': expected a frame named <tracklet>_<frame>_<camera>_<n>.jpg "
+            f"(the camera, 1-15, is the third '_'-separated field)")
+    return int(fields[2])
+
+
+@DATASET_REGISTRY.register()
+class LSVID(VideoDataset):
+    """LS-VID: 842 training ids (2,831 tracklets), 3,504 queries, 7,829 gallery tracklets."""
+    dataset_dir = "LS-VID"
+    dataset_name = "LSVID"
+
+    def __init__(self, root="datasets", split_id=0, **kwargs):
+        self.root = root
+        self.dataset_dir = osp.join(root, self.dataset_dir)
+        d = self.dataset_dir
+        lists = {s: osp.join(d, "list_sequence", f"list_seq_{s}.txt") for s in SPLITS}
+        query_path = osp.join(d, "test", "data", "info_test.mat")
+        require_paths([d, *lists.values(), *(osp.join(d, f"tracklet_{s}") for s in SPLITS),
+                       query_path], LSVID_LAYOUT)
+
+        frame_lists, entries = {}, {}
+        for split in SPLITS:
+            frame_lists[split], entries[split] = self._index(d, split, lists[split])
+        rows = check_query_rows(load_hdf5_mat_array(query_path, "query", ndim=2, kind="iuf"),
+                                query_path, "query", lists["test"], len(entries["test"]))
+        test, is_query = entries["test"], set(rows.tolist())
+
+        train, skip_train = make_items(entries["train"], self.dataset_name)
+        query, skip_query = make_items(test[r] for r in rows)
+        gallery, skip_gallery = make_items(e for r, e in enumerate(test) if r not in is_query)
+        super().__init__(train, query, gallery,
+                         frame_lists={f.name: f for f in frame_lists.values()},
+                         num_skipped={"train": skip_train, "query": skip_query,
+                                      "gallery": skip_gallery}, **kwargs)
+
+    @staticmethod
+    def _index(dataset_dir, split, list_path):
+        """The FrameList of one split and its (span or None, pid, 0-based camid) entries."""
+        lines = read_sequence_list(list_path)
+        frames, spans = index_prefixes(f"tracklet_{split}", dataset_dir,
+                                       [prefix for _, prefix, _ in lines], FRAME_SUFFIX)
+        entries = []
+        for (number, prefix, pid), span in zip(lines, spans):
+            camid = None
+            if span is not None:
+                names = frames.relpaths[span.start:span.stop]
+                cameras = sorted({frame_camera(dataset_dir, n) for n in names})
+                if len(cameras) != 1:
+                    raise DatasetLayoutError(
+                        f"'{list_path}' line {number}: the frames of '{prefix}' name cameras "
+                        f"{cameras}; expected one")
+                camid = cameras[0] - 1
+            entries.append((span, pid, camid))
+        return frames, entries
