@@ -217,7 +217,7 @@ def index_prefixes(name, root, prefixes, suffix):
     several tracklets in one folder.
 
     prefixes: paths relative to `root`, "<folder>/<name prefix>", in the order the
-              list follows; a tracklet's frames are the files of <folder> whose
+              list follows; a tracklet's frames are the entries of <folder> whose
               names start with <name prefix> and end with `suffix`, sorted by name
               (names sharing a prefix are contiguous in that order).
     Each folder is listed once; a missing folder holds no frame.
@@ -230,8 +230,7 @@ def index_prefixes(name, root, prefixes, suffix):
         if folder not in listings:
             full = os.path.join(root, folder)
             listings[folder] = sorted(
-                e.name for e in os.scandir(full) if e.is_file() and e.name.endswith(suffix)
-            ) if os.path.isdir(full) else []
+                n for n in os.listdir(full) if n.endswith(suffix)) if os.path.isdir(full) else []
         names = listings[folder]
         a = bisect.bisect_left(names, start)
         b = bisect.bisect_left(names, start[:-1] + chr(ord(start[-1]) + 1)) if start else len(names)

@@ -66,6 +66,22 @@ def frame_camera(root, relpath):
     return int(fields[2])
 
 
+def tracklet_camera(root, relpaths, where):
+    """The one camera (1-based) the frames `relpaths` (one folder) name; `where` names
+    the list line in errors."""
+    start = relpaths[0].rfind("/") + 1
+    try:
+        fields = {p[start:].split("_", 3)[2] for p in relpaths}
+    except IndexError:  # a name with fewer than three fields
+        fields = ()
+    if len(fields) == 1:
+        return frame_camera(root, relpaths[0])
+    cameras = sorted({frame_camera(root, p) for p in relpaths})
+    if len(cameras) != 1:
+        raise DatasetLayoutError(f"{where} name cameras {cameras}; expected one")
+    return cameras[0]
+
+
 @DATASET_REGISTRY.register()
 class LSVID(VideoDataset):
     """LS-VID: 842 training ids (2,831 tracklets), 3,504 queries, 7,829 gallery tracklets."""
@@ -104,14 +120,8 @@ class LSVID(VideoDataset):
                                        [prefix for _, prefix, _ in lines], FRAME_SUFFIX)
         entries = []
         for (number, prefix, pid), span in zip(lines, spans):
-            camid = None
-            if span is not None:
-                names = frames.relpaths[span.start:span.stop]
-                cameras = sorted({frame_camera(dataset_dir, n) for n in names})
-                if len(cameras) != 1:
-                    raise DatasetLayoutError(
-                        f"'{list_path}' line {number}: the frames of '{prefix}' name cameras "
-                        f"{cameras}; expected one")
-                camid = cameras[0] - 1
+            camid = None if span is None else tracklet_camera(
+                dataset_dir, frames.relpaths[span.start:span.stop],
+                f"'{list_path}' line {number}: the frames of '{prefix}'") - 1
             entries.append((span, pid, camid))
         return frames, entries
