@@ -6,7 +6,7 @@ files of the prefix's folder whose names start with the prefix, in name order.
 Each folder is listed once and no image is opened. The camera of a frame is the
 third `_`-separated field of its name (1-15), 0-based after loading.
 
-Protocol: query = the rows of `list_seq_test.txt` named by `query` in
+Protocol: query = the lines of `list_seq_test.txt` named by `query` in
 `test/data/info_test.mat` (1-based, in that order); gallery = every other test
 tracklet, in list order, **the queries not included**, as the published loaders
 build it. Same-id same-camera gallery tracklets are junk (fast-reid's evaluator
@@ -97,11 +97,12 @@ class LSVID(VideoDataset):
         require_paths([d, *lists.values(), *(osp.join(d, f"tracklet_{s}") for s in SPLITS),
                        query_path], LSVID_LAYOUT)
 
+        lines = {s: read_sequence_list(lists[s]) for s in SPLITS}
+        rows = check_query_rows(load_hdf5_mat_array(query_path, "query", ndim=2, kind="iuf"),
+                                query_path, "query", lists["test"], len(lines["test"]))
         frame_lists, entries = {}, {}
         for split in SPLITS:
-            frame_lists[split], entries[split] = self._index(d, split, lists[split])
-        rows = check_query_rows(load_hdf5_mat_array(query_path, "query", ndim=2, kind="iuf"),
-                                query_path, "query", lists["test"], len(entries["test"]))
+            frame_lists[split], entries[split] = self._index(d, split, lists[split], lines[split])
         test, is_query = entries["test"], set(rows.tolist())
 
         train, skip_train = make_items(entries["train"], self.dataset_name)
@@ -113,9 +114,9 @@ class LSVID(VideoDataset):
                                       "gallery": skip_gallery}, **kwargs)
 
     @staticmethod
-    def _index(dataset_dir, split, list_path):
-        """The FrameList of one split and its (span or None, pid, 0-based camid) entries."""
-        lines = read_sequence_list(list_path)
+    def _index(dataset_dir, split, list_path, lines):
+        """The FrameList of one split and the (span or None, pid, 0-based camid) entries
+        of its `read_sequence_list` lines."""
         frames, spans = index_prefixes(f"tracklet_{split}", dataset_dir,
                                        [prefix for _, prefix, _ in lines], FRAME_SUFFIX)
         entries = []
