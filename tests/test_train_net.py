@@ -108,6 +108,18 @@ def test_lsvid_release_layout_through_eval_only(tmp_path, monkeypatch):
         assert 0.0 <= results[key] <= 100.0
 
 
+@pytest.mark.parametrize("model", ["Baseline", "CTL"])
+def test_lsvid_configs_change_only_the_dataset(model):
+    """configs/<model>_LSVID.yml is <model>_MARS.yml with LS-VID's datasets and output folder."""
+    lsvid, mars = (train_net.build_cfg(os.path.join(ROOT, "configs", f"{model}_{d}.yml"))
+                   for d in ("LSVID", "MARS"))
+    assert lsvid.DATASETS.NAMES == lsvid.DATASETS.TESTS == ("LSVID",)
+    assert lsvid.OUTPUT_DIR == f"logs/lsvid/{model.lower()}"
+    lsvid.merge_from_list(["DATASETS.NAMES", mars.DATASETS.NAMES, "DATASETS.TESTS",
+                           mars.DATASETS.TESTS, "OUTPUT_DIR", mars.OUTPUT_DIR])
+    assert lsvid == mars
+
+
 def test_loss_dict_names_fastreid_losses(mars_root):
     cfg = train_net.setup(parse(mars_root / "out"))
     cfg.defrost()
