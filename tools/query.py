@@ -28,9 +28,9 @@ from ctl_plugin.keypoints.cache import CacheInfo, KeypointCache
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
 from ctl_plugin.io import read_frame
 from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.engine.checkpoint import load_model_weights
 from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
 from ctl_plugin.visualization import ranklist
-from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.logger import setup_logger
 from tabulate import tabulate
 
@@ -85,11 +85,7 @@ def main(argv=None):
     cfg = build_cfg(args.config_file, [*args.opts, "MODEL.BACKBONE.PRETRAIN", "False"])
     cfg.freeze()
     setup_logger(name="ctl_plugin")
-    model = VideoTrainer.build_model(cfg)
-    if cfg.MODEL.WEIGHTS:
-        Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    else:
-        logger.warning("MODEL.WEIGHTS is empty: searching with an untrained model")
+    model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
 
     dataset = load_dataset(cfg, args.gallery)
     gallery = dataset.gallery

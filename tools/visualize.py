@@ -21,9 +21,9 @@ import numpy as np
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.engine.checkpoint import load_model_weights
 from ctl_plugin.retrieval import extract_features
 from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
-from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.compute_dist import build_dist
 from fastreid.utils.logger import setup_logger
 
@@ -106,11 +106,7 @@ def main(args):
     args.tile_size = (cfg.INPUT.SIZE_TEST[0] // 2, cfg.INPUT.SIZE_TEST[1] // 2)
     args.keypoint_scale = 2
     os.makedirs(args.output, exist_ok=True)
-    model = VideoTrainer.build_model(cfg)
-    if cfg.MODEL.WEIGHTS:
-        Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    else:
-        logger.warning("MODEL.WEIGHTS is empty: the pictures show an untrained model")
+    model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
     name = cfg.DATASETS.TESTS[0]
     loader, num_query = build_video_test_loader(cfg, name)
     logger.info(f"extracting features of {len(loader.dataset)} {name} test tracklets")

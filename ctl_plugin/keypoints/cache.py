@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..config import ConfigError
+
 FORMAT_VERSION = 1
 NUM_KEYPOINTS = 17
 
@@ -137,7 +139,7 @@ class ChunkedCacheWriter:
 
     def __init__(self, cache_dir, dataset_name, frame_list, estimator, weights_sha256, chunk_size):
         if chunk_size < 1:
-            raise ValueError(f"KEYPOINTS.EXTRACT.CHUNK_SIZE must be >= 1, got {chunk_size}")
+            raise ConfigError(f"KEYPOINTS.EXTRACT.CHUNK_SIZE must be >= 1, got {chunk_size}")
         self.cache_dir = cache_dir
         self.dataset_name = dataset_name
         self.frame_list = frame_list
