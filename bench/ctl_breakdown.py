@@ -12,13 +12,12 @@ import statistics
 import time
 
 import torch
+from ctl_plugin.modeling.graph.ctl_graph import DESTINATION
+from ctl_plugin.modeling.graph.graph_conv3d import normalize_adjacency
+from ctl_plugin.modeling.losses.diversity import diversity_loss
 from fastreid.utils.events import EventStorage
 from tabulate import tabulate
 from torch.utils.flop_counter import FlopCounterMode
-
-from ctl_plugin.modeling.heads.ctl_head import DESTINATION
-from ctl_plugin.modeling.heads.graph_conv3d import normalize_adjacency
-from ctl_plugin.modeling.losses.diversity import diversity_loss
 
 
 def _tensors(out):
@@ -68,7 +67,7 @@ def ctl_components(base, ctl, batch):
         clips = ctl.preprocess_image(batch)
         fmaps = ctl.frame_features(clips)
         heatmaps = ctl.keypoint_heatmaps(batch, fmaps.shape[-2:])
-        gh = ctl.graph_head
+        gh = ctl.graph
         global_feat, nodes = gh.part_features(fmaps, heatmaps)
     rows = [
         (0, Component("VideoBaseline backbone (every frame)", base.frame_features, [clips], [base])),

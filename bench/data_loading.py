@@ -14,22 +14,15 @@ prints the loader's clips/s beside the model's.
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import torch
-from tabulate import tabulate
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import ctl_plugin  # noqa: E402  (compat fixes before fastreid)
-from ctl_plugin.data.build import build_video_train_loader  # noqa: E402
-from ctl_plugin.data.synthetic import generate_synthetic_mars  # noqa: E402
-from fastreid.config import get_cfg  # noqa: E402
-from fastreid.modeling.meta_arch import build_model  # noqa: E402
-from fastreid.utils.events import EventStorage  # noqa: E402
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.build import build_video_train_loader
+from ctl_plugin.data.synthetic import generate_synthetic_mars
+from fastreid.modeling.meta_arch import build_model
+from fastreid.utils.events import EventStorage
 
 
 def parse_args(argv=None):
@@ -53,9 +46,11 @@ def parse_args(argv=None):
     return args
 
 
-def build_cfg(args, workers):
-    cfg = ctl_plugin.add_plugin_config(get_cfg())
-    cfg.merge_from_file(os.path.join(ROOT, "configs", "Demo", "Baseline_Synthetic.yml"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def loader_cfg(args, workers):
+    cfg = build_cfg(os.path.join(ROOT, "configs", "Demo", "Baseline_Synthetic.yml"))
     cfg.merge_from_list([
         "INPUT.SIZE_TRAIN", [args.height, args.width],
         "INPUT.SIZE_TEST", [args.height, args.width],
@@ -111,10 +106,10 @@ def main(argv=None):
         os.environ["FASTREID_DATASETS"] = root
         rows, batch = [], None
         for workers in args.workers:
-            cfg = build_cfg(args, workers)
+            cfg = loader_cfg(args, workers)
             rate, per_batch, batch = loader_rate(cfg, args.batches)
             rows.append([f"loader, {workers} workers", rate, per_batch * 1e3])
-        cfg = build_cfg(args, 0)
+        cfg = loader_cfg(args, 0)
         rate, per_step = model_rate(cfg, batch, args.steps)
         rows.append([f"VideoBaseline R{args.depth[:-1]} train step", rate, per_step * 1e3])
     print(f"threads {torch.get_num_threads()}, CPU cores {os.cpu_count()}, batch {args.ids} ids x {args.clips} "

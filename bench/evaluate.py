@@ -30,20 +30,15 @@ during the run (Linux: VmHWM after resetting it; elsewhere the process's peak).
 import argparse
 import os
 import resource
-import sys
 import time
 import tracemalloc
 
 import numpy as np
 import torch
+from ctl_plugin.config import build_cfg
 from tabulate import tabulate
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402  (compat fixes before fastreid)
-from fastreid.config import get_cfg  # noqa: E402
-from fastreid.evaluation import ReidEvaluator, reid_evaluation  # noqa: E402
-from fastreid.utils import compute_dist  # noqa: E402
+from fastreid.evaluation import ReidEvaluator, reid_evaluation
+from fastreid.utils import compute_dist
 
 NUM_QUERY, NUM_GALLERY, QUERY_IDS, GALLERY_ONLY_IDS, NUM_CAMS = 1980, 11310, 626, 8, 6
 
@@ -86,7 +81,7 @@ def mars_like(scale, dim, noise, seed):
 
 
 def fastreid_eval(feats, pids, camids, num_query, rerank):
-    cfg = get_cfg()
+    cfg = build_cfg()
     cfg.TEST.METRIC = "cosine"
     cfg.TEST.RERANK.ENABLED = rerank
     evaluator = ReidEvaluator(cfg, num_query)

@@ -11,21 +11,16 @@ time is what other jobs on the machine do not change), and prints a table.
 
     python bench/index_lsvid.py
 """
+import argparse
 import os
-import random
-import sys
 import tempfile
 import time
 
 import numpy as np
+from ctl_plugin.data.datasets.bases import save_mat73
+from ctl_plugin.data.datasets.lsvid import LSVID, write_sequence_list
+from index_mars import lengths, spread
 from tabulate import tabulate
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-from bench.index_mars import lengths, spread  # noqa: E402
-from ctl_plugin.data.datasets.lsvid import LSVID  # noqa: E402
-from tests.fixtures.video_datasets import write_lsvid_list, write_mat73  # noqa: E402
 
 SPLITS = {  # ids, tracklets, frames
     "train": (842, 2_831, 550_419),
@@ -41,6 +36,11 @@ def plan(rng, pids, num_tracklets, num_frames):
     return [(int(p), int(rng.integers(1, 16)), next(lens)) for p, k in zip(pids, per_id) for _ in range(k)]
 
 
+def frame_names(trackid, cam, n):
+    """`<tracklet>_<frame>_<camera>_<n>.jpg` of a tracklet's n consecutive frames."""
+    return [f"{trackid}_{k:05d}_{cam:02d}_00.jpg" for k in range(1, n + 1)]
+
+
 def touch_frames(dataset_dir, tracklets):
     """An empty file for every frame name."""
     flags = os.O_CREAT | os.O_WRONLY
@@ -51,19 +51,19 @@ def touch_frames(dataset_dir, tracklets):
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     rng = np.random.default_rng(0)
-    names_rng = random.Random(0)
     with tempfile.TemporaryDirectory() as root:
         d = os.path.join(root, "LS-VID")
         t0 = time.perf_counter()
         ids = rng.permutation(np.arange(1, 3_773))
         pids = {"train": np.sort(ids[:SPLITS["train"][0]]), "test": np.sort(ids[-SPLITS["test"][0]:])}
         for split, (_, num_tracklets, num_frames) in SPLITS.items():
-            tracklets = write_lsvid_list(d, split, plan(rng, pids[split], num_tracklets, num_frames),
-                                         names_rng)
+            tracklets = write_sequence_list(d, split, plan(rng, pids[split], num_tracklets, num_frames),
+                                            frame_names)
             touch_frames(d, tracklets)
         query = np.sort(rng.choice(SPLITS["test"][1], NUM_QUERIES, replace=False)) + 1
-        write_mat73(os.path.join(d, "test", "data", "info_test.mat"), {"query": query.reshape(-1, 1)})
+        save_mat73(os.path.join(d, "test", "data", "info_test.mat"), {"query": query.reshape(-1, 1)})
         os.sync()  # the new files' metadata written back before timing
         t1 = time.perf_counter()
         timings = []

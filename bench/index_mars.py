@@ -9,19 +9,14 @@ created empty. Then times `MARS(root=...)` and prints a table.
 
     python bench/index_mars.py
 """
+import argparse
 import os
-import sys
 import tempfile
 import time
 
 import numpy as np
+from ctl_plugin.data.datasets.mars import MARS, write_index
 from tabulate import tabulate
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-from ctl_plugin.data.datasets.mars import MARS  # noqa: E402
-from tests.fixtures.video_datasets import write_mars_index  # noqa: E402
 
 TRAIN_FRAMES, TEST_FRAMES = 509_914, 681_089
 TRAIN_ROWS, TEST_ROWS = 8_298, 12_180
@@ -81,12 +76,13 @@ def test_records(rng, train_pids):
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as root:
         t0 = time.perf_counter()
         train, train_pids = train_records(rng)
         test, query = test_records(rng, train_pids)
-        write_mars_index(os.path.join(root, "mars"), train, test, query)
+        write_index(os.path.join(root, "mars"), train, test, query)
         t1 = time.perf_counter()
         ds = MARS(root=root)
         t2 = time.perf_counter()

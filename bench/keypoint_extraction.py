@@ -9,20 +9,14 @@ install`); mmpose runs HRNet-W32 with seeded random weights at 256 x 128.
 import argparse
 import importlib.util
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import cv2  # noqa: E402
-import torch  # noqa: E402
-
-import ctl_plugin  # noqa: E402,F401
-from ctl_plugin import add_plugin_config  # noqa: E402
-from ctl_plugin.data.tracklets import FrameList  # noqa: E402
-from ctl_plugin.keypoints.extraction import extract  # noqa: E402
-from fastreid.config import get_cfg  # noqa: E402
+import cv2
+import torch
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.tracklets import FrameList
+from ctl_plugin.keypoints.extraction import extract
 
 BOXES = ((20, 380, 260, 910), (200, 370, 370, 890), (640, 390, 810, 880))  # x0, y0, x1, y1
 
@@ -40,7 +34,7 @@ def main():
     torch.set_num_threads(os.cpu_count())
     bus = cv2.imread(os.path.join(importlib.util.find_spec("ultralytics").submodule_search_locations[0],
                                   "assets", "bus.jpg"))
-    cfg = add_plugin_config(get_cfg())
+    cfg = build_cfg()
     cfg.KEYPOINTS.MMPOSE.CHECKPOINT = "random"
     with tempfile.TemporaryDirectory() as root:
         rel = []

@@ -22,22 +22,16 @@ import contextlib
 import multiprocessing
 import os
 import statistics
-import sys
 import time
 
 import torch
+from ctl_breakdown import run_breakdown
+from ctl_plugin.config import build_cfg
+from fastreid.modeling.meta_arch import build_model
+from fastreid.utils.events import EventStorage
 from tabulate import tabulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import ctl_plugin  # noqa: E402  (compat fixes before fastreid)
-import projects  # noqa: E402
-from fastreid.config import get_cfg  # noqa: E402
-from fastreid.modeling.meta_arch import build_model  # noqa: E402
-from fastreid.utils.events import EventStorage  # noqa: E402
-
-from ctl_breakdown import run_breakdown  # noqa: E402
 
 
 # name -> (YAML file relative to the repository root, extra KEY VALUE overrides)
@@ -88,12 +82,10 @@ def parse_args(argv=None):
     return args
 
 
-def build_cfg(name, args):
+def bench_cfg(name, args):
     """The method's YAML merged into fast-reid's cfg, with this benchmark's device and shape."""
     yaml, opts = MODELS[name]
-    cfg = projects.add_project_configs(ctl_plugin.add_plugin_config(get_cfg()))
-    cfg.merge_from_file(os.path.join(ROOT, yaml))
-    cfg.merge_from_list(opts)
+    cfg = build_cfg(os.path.join(ROOT, yaml), opts)
     feat_dim = 512 if args.depth in ("18x", "34x") else 2048
     cfg.merge_from_list([
         "MODEL.DEVICE", args.device,
@@ -133,7 +125,7 @@ def make_batch(args, seed=0):
 
 
 def build(name, args):
-    cfg = build_cfg(name, args)
+    cfg = bench_cfg(name, args)
     model = build_model(cfg).train()
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)

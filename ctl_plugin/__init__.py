@@ -9,9 +9,9 @@ from . import compat
 
 compat.apply()
 
-from .config import add_plugin_config  # noqa: E402
+from .config import add_plugin_config, build_cfg  # noqa: E402
 from . import data, evaluation, modeling  # noqa: E402,F401
 
 evaluation.install()
 
-__all__ = ["add_plugin_config"]
+__all__ = ["add_plugin_config", "build_cfg"]

@@ -3,8 +3,10 @@
 `apply()` runs once, on `import ctl_plugin`, before torchvision or fastreid is
 imported. Each fix is one function that repairs exactly one breakage and is
 tested on its own (tests/test_compat.py). On a CUDA machine the GPU code paths
-of fast-reid (DataLoaderX, NCCL DDP) stay as they are. Re-ranking is not a
-fix: `ctl_plugin.evaluation` replaces it on every machine.
+of fast-reid (DataLoaderX, NCCL DDP) stay as they are. Re-ranking and the flip
+test of clips are not fixes: `ctl_plugin.evaluation` replaces them on every machine.
+fast-reid's INPUT.AFFINE (whose torchvision arguments were renamed) needs no fix:
+clips are augmented by `data.transforms.ClipTransform`, which refuses that key.
 """
 import collections
 import collections.abc
@@ -14,7 +16,6 @@ import importlib.util
 import logging
 import os
 import sys
-import time
 import types
 
 import torch
@@ -119,40 +120,6 @@ def fix_collections_mapping():
     return True
 
 
-def fix_random_affine():
-    """fast-reid builds `RandomAffine(resample=, fillcolor=)`; torchvision renamed them
-    `interpolation=` and `fill=`. The subclass accepts both spellings."""
-    import torchvision.transforms as T
-
-    if getattr(T.RandomAffine, "_ctl_compat", False):
-        return False
-    base = T.RandomAffine
-
-    class RandomAffine(base):
-        _ctl_compat = True
-
-        def __init__(self, *args, resample=None, fillcolor=None, **kwargs):
-            if resample is not None:
-                kwargs.setdefault("interpolation", _interpolation(resample))
-            if fillcolor is not None:
-                kwargs.setdefault("fill", fillcolor)
-            super().__init__(*args, **kwargs)
-
-    RandomAffine.__wrapped__ = base
-    T.RandomAffine = RandomAffine
-    return True
-
-
-def _interpolation(resample):
-    from torchvision.transforms import InterpolationMode
-    if isinstance(resample, InterpolationMode):
-        return resample
-    pil_codes = {0: InterpolationMode.NEAREST, 2: InterpolationMode.BILINEAR, 3: InterpolationMode.BICUBIC}
-    if resample in pil_codes:
-        return pil_codes[resample]
-    raise ValueError(f"RandomAffine: unsupported resample={resample!r}; expected one of {sorted(pil_codes)}")
-
-
 def fix_evaluator_exit():
     """`ReidEvaluator._compile_dependencies` runs `make` in site-packages and calls
     `sys.exit(1)` if that fails, after training. Warn and use the Python ranker instead."""
@@ -195,60 +162,6 @@ def fix_dataloader_x():
     DataLoaderX.__wrapped__ = build.DataLoaderX
     build.DataLoaderX = DataLoaderX
     data_utils.DataLoaderX = DataLoaderX
-    return True
-
-
-def flip_inputs(inputs):
-    """A horizontally flipped copy of a batch: images along width (the last dim, also
-    on 5-D clips), cached key-points mirrored with left/right swapped."""
-    flipped = dict(inputs)
-    flipped["images"] = inputs["images"].flip(dims=[-1])
-    if inputs.get("keypoints") is not None:
-        from ctl_plugin.keypoints.skeleton import flip_keypoints
-        flipped["keypoints"] = flip_keypoints(inputs["keypoints"], width=inputs["images"].shape[-1])
-    return flipped
-
-
-def inference_on_dataset(model, data_loader, evaluator, flip_test=False):
-    """fast-reid's inference loop with a correct flip test.
-
-    fast-reid flips `dims=[3]` (the height of a 5-D clip) of the tensor the model
-    has already normalised in place, so the flipped pass is normalised twice. Here
-    the flipped copy is made from the untouched batch, along the width.
-    """
-    from fastreid.evaluation.evaluator import inference_context
-    from fastreid.utils.logger import log_every_n_seconds
-
-    log = logging.getLogger("fastreid.evaluation.evaluator")
-    total = len(data_loader)
-    log.info("Start inference on {} items".format(len(data_loader.dataset)))
-    evaluator.reset()
-    start = time.perf_counter()
-    with inference_context(model), torch.no_grad():
-        for idx, inputs in enumerate(data_loader):
-            flipped = flip_inputs(inputs) if flip_test else None
-            outputs = model(inputs)
-            if flip_test:
-                outputs = (outputs + model(flipped)) / 2
-            evaluator.process(inputs, outputs)
-            per_batch = (time.perf_counter() - start) / (idx + 1)
-            log_every_n_seconds(logging.INFO, "Inference done {}/{}. {:.4f} s / batch. ETA={:.0f} s".format(
-                idx + 1, total, per_batch, per_batch * (total - idx - 1)), n=30)
-    log.info("Total inference time: {:.2f} s ({} batches)".format(time.perf_counter() - start, total))
-    return evaluator.evaluate() or {}
-
-
-def fix_flip_test():
-    """Route fast-reid's trainer and evaluation package to the corrected loop."""
-    import fastreid.engine.defaults as defaults
-    import fastreid.evaluation as evaluation
-    import fastreid.evaluation.evaluator as evaluator_module
-
-    if defaults.inference_on_dataset is inference_on_dataset:
-        return False
-    inference_on_dataset.__wrapped__ = defaults.inference_on_dataset
-    for module in (defaults, evaluation, evaluator_module):
-        module.inference_on_dataset = inference_on_dataset
     return True
 
 
@@ -299,8 +212,7 @@ def fix_zero_grad_contiguous():
 
 
 BEFORE_IMPORT = (fix_torchvision_op_schemas, fix_mmcv_ops_stub, fix_torch_six, fix_collections_mapping)
-AFTER_IMPORT = (fix_random_affine, fix_evaluator_exit, fix_dataloader_x, fix_flip_test,
-                fix_cpu_ddp, fix_zero_grad_contiguous)
+AFTER_IMPORT = (fix_evaluator_exit, fix_dataloader_x, fix_cpu_ddp, fix_zero_grad_contiguous)
 
 
 def apply():

@@ -1,9 +1,24 @@
-"""Config keys the plugin adds to fast-reid's `get_cfg()`, one node per concern.
+"""Config keys the plugin adds to fast-reid's `get_cfg()`, one node per concern, and
+`build_cfg`, the one way every script builds a config.
 
-`add_plugin_config(cfg)` is called by `train_net.py`'s `setup()` before
-`merge_from_file`, so an unknown key in a YAML file is a yacs error.
+`build_cfg(config_file, opts)` = fast-reid's defaults + the plugin's nodes + the node
+of every project, then the YAML file (with its `_BASE_` chain) and `KEY VALUE` opts, so
+an unknown key is a yacs error. Projects are packages listed under the
+"ctl_reid.projects" entry point group (pyproject.toml); importing one registers its
+meta-architecture and, through `register_config`, its config node.
 """
+import importlib
+from importlib.metadata import entry_points
+
 from fastreid.config import CfgNode as CN
+from fastreid.config import get_cfg
+
+PROJECT_ENTRY_POINTS = "ctl_reid.projects"
+_PROJECT_NODES = []
+
+
+class ConfigError(ValueError):
+    """A config key holds a value that cannot work; the message names the key and what it expects."""
 
 
 def add_video_config(cfg):
@@ -15,10 +30,12 @@ def add_video_config(cfg):
     # shorter than SEQ_LEN repeat frames.
     _C.VIDEO.TRAIN = CN()
     _C.VIDEO.TRAIN.SEQ_LEN = 6
-    # Test clips. MODE "all": every frame, in consecutive SEQ_LEN-frame clips
-    # (the last one padded by repeating its last frame); the model averages the
-    # clip features into one tracklet feature. MODE "chunk_first": one clip made
-    # of the first frame of each of SEQ_LEN equal chunks (fast, approximate).
+    # Test clips; the model averages a tracklet's clip features into one feature.
+    # MODE "all": every frame, in consecutive SEQ_LEN-frame clips (the last one padded
+    # by repeating its last frame). "interleaved": every frame, in clips that each
+    # take one frame of each of SEQ_LEN equal chunks, so a test clip spans the
+    # tracklet with the time gaps of a training (RRS) clip. "chunk_first": one clip
+    # made of the first frame of each chunk (fast, approximate).
     _C.VIDEO.TEST = CN()
     _C.VIDEO.TEST.SEQ_LEN = 6
     _C.VIDEO.TEST.MODE = "all"
@@ -38,14 +55,18 @@ def add_keypoint_config(cfg):
     # model by a frozen estimator.
     _C.KEYPOINTS.SOURCE = "none"
     # Cache folder; "" means <data root>/keypoints. Layout:
-    # <CACHE_DIR>/<DatasetName>/<frame list>.npy + .json (see data/keypoint_cache.py).
+    # <CACHE_DIR>/<DatasetName>/<frame list>.npy + .json (see keypoints/cache.py).
     _C.KEYPOINTS.CACHE_DIR = ""
-    # Estimator the cache must have been made with ("" accepts any).
-    _C.KEYPOINTS.ESTIMATOR = ""
+    # Estimator the cache must have been made with, as its sidecar names it, e.g.
+    # "mediapipe:pose_landmark_full" or "ground-truth" ("" accepts any).
+    _C.KEYPOINTS.CACHE_ESTIMATOR = ""
     # Gaussian radius, in feature-map cells, of heat-maps rendered from cached key-points.
     _C.KEYPOINTS.SIGMA = 1.0
-    # Heat-maps are normalised by a spatial softmax (Eq. 1); logits are divided
-    # by this temperature (1.0 is the paper's plain softmax).
+    # How a heat-map becomes the distribution over feature cells that pools its key-point's
+    # feature (Eq. 1). "softmax": the paper's spatial softmax of the map divided by
+    # SOFTMAX_TEMPERATURE (1.0: the plain softmax, nearly uniform for maps in [0, 1]);
+    # "sum": the map divided by its sum (a zero map, confidence 0, becomes uniform).
+    _C.KEYPOINTS.HEATMAP_NORM = "softmax"
     _C.KEYPOINTS.SOFTMAX_TEMPERATURE = 1.0
 
     # The mmpose estimator: online mode, and `tools/extract_keypoints.py --estimator mmpose`.
@@ -72,8 +93,8 @@ def add_keypoint_config(cfg):
 
     # Offline extraction into the cache (tools/extract_keypoints.py).
     _C.KEYPOINTS.EXTRACT = CN()
-    # Estimator used when --estimator is not given: "mmpose" or "mediapipe".
-    _C.KEYPOINTS.EXTRACT.ESTIMATOR = "mmpose"
+    # Estimator backend used when --estimator is not given: "mmpose" or "mediapipe".
+    _C.KEYPOINTS.EXTRACT.BACKEND = "mmpose"
     # Frames per chunk: the unit written atomically, resumed after a kill, and
     # dealt out round-robin to --shard i/n.
     _C.KEYPOINTS.EXTRACT.CHUNK_SIZE = 1024
@@ -123,6 +144,10 @@ def add_ctl_config(cfg):
     _C.CTL.CROSS_SCALE.ALPHA = 0.3
     # Width of the relation embeddings phi, varphi, h, f of Eq. 5.
     _C.CTL.CROSS_SCALE.EMBED_DIM = 256
+    # phi and varphi of Eq. 5 have no scale index, so one FC of each serves both scales
+    # of a CS-GCL. "per_scale": each scale has its own BN after them, whose running
+    # statistics describe that scale's nodes; "shared": one BN sees both scales.
+    _C.CTL.CROSS_SCALE.EMBEDDING_BN = "per_scale"
     # Fusion block, Sec. 3.5.
     _C.CTL.FUSION = CN()
     # Branch used as the tracklet feature at test: "g" (V_f^g), "a" (V_f^a, the paper's) or "c" (V_f^c).
@@ -133,9 +158,56 @@ def add_ctl_config(cfg):
     _C.CTL.LOSSES.DIV_SCALE = 1.0
 
 
+# Keys of earlier releases: a YAML file that still sets one gets yacs's error naming the new key.
+RENAMED_KEYS = {
+    "KEYPOINTS.ESTIMATOR": "KEYPOINTS.CACHE_ESTIMATOR",
+    "KEYPOINTS.EXTRACT.ESTIMATOR": "KEYPOINTS.EXTRACT.BACKEND",
+}
+
+
 def add_plugin_config(cfg):
     """Every node of the plugin."""
+    # Seed of python's, numpy's and torch's RNGs, of fast-reid's sampler and of every
+    # training clip's frames and augmentation (data/seeded_sampling.py); a negative
+    # value draws one at random, which the config saved in OUTPUT_DIR records.
+    cfg.SEED = -1
+    # Restoring a model (--resume, --eval-only, MODEL.WEIGHTS, the tools) refuses a
+    # checkpoint whose keys or shapes differ from the model's; False loads the keys that fit.
+    cfg.MODEL.WEIGHTS_STRICT = True
     add_video_config(cfg)
     add_keypoint_config(cfg)
     add_ctl_config(cfg)
+    for old, new in RENAMED_KEYS.items():
+        cfg.register_renamed_key(old, new)
+    return cfg
+
+
+def register_config(add_node):
+    """Decorator for a project's `add_<project>_config(cfg)`: `build_cfg` applies it."""
+    if add_node not in _PROJECT_NODES:
+        _PROJECT_NODES.append(add_node)
+    return add_node
+
+
+def load_projects():
+    """Import every project package named in the "ctl_reid.projects" entry point group."""
+    for entry in entry_points(group=PROJECT_ENTRY_POINTS):
+        importlib.import_module(entry.value)
+
+
+def get_video_cfg():
+    """fast-reid's default cfg with the plugin's and every project's nodes."""
+    load_projects()
+    cfg = add_plugin_config(get_cfg())
+    for add_node in _PROJECT_NODES:
+        add_node(cfg)
+    return cfg
+
+
+def build_cfg(config_file=None, opts=()):
+    """`get_video_cfg()` merged with a YAML file (None: the defaults) and `KEY VALUE` opts."""
+    cfg = get_video_cfg()
+    if config_file:
+        cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
     return cfg

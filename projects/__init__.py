@@ -1,14 +1,6 @@
 """Methods built on the plugin's video infrastructure, each in fast-reid's project layout.
 
-Importing a project package registers its meta-architecture; `add_project_configs`
-adds every project's config node, so any project's YAML file merges into one cfg.
+Each project package is listed under the "ctl_reid.projects" entry point group in
+pyproject.toml; `ctl_plugin.config.build_cfg` imports them, which registers their
+meta-architectures and config nodes.
 """
-
-
-def add_project_configs(cfg):
-    from .GRL.grl import add_grl_config
-    from .STMN.stmn import add_stmn_config
-
-    add_grl_config(cfg)
-    add_stmn_config(cfg)
-    return cfg

@@ -7,7 +7,6 @@ import textwrap
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin import compat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,22 +41,6 @@ def test_fastreid_imports_only_with_the_pre_import_fixes():
     assert res.returncode == 0 and "imported" in res.stdout, res.stderr[-2000:]
 
 
-def test_random_affine_accepts_fastreid_arguments():
-    import torchvision.transforms as T
-    with pytest.raises(TypeError):
-        T.RandomAffine.__wrapped__(degrees=10, resample=2, fillcolor=0)
-    t = T.RandomAffine(degrees=10, resample=2, fillcolor=7)
-    assert t.interpolation == T.InterpolationMode.BILINEAR and t.fill == 7
-    # fast-reid's own INPUT.AFFINE path builds and runs
-    from fastreid.config import get_cfg
-    from fastreid.data.transforms import build_transforms
-    from PIL import Image
-    cfg = get_cfg()
-    cfg.INPUT.AFFINE.ENABLED = True
-    out = build_transforms(cfg, is_train=True)(Image.new("RGB", (64, 128)))
-    assert out.shape == (3, 256, 128)
-
-
 def test_evaluator_warns_instead_of_exiting(monkeypatch):
     from fastreid.evaluation import reid_evaluation
     monkeypatch.setitem(sys.modules, "fastreid.evaluation.rank_cylib.rank_cy", None)  # import fails
@@ -78,63 +61,6 @@ def test_dataloader_x_runs_without_cuda():
     assert torch.equal(torch.cat(list(loader)), data)
 
 
-class _Recorder(torch.nn.Module):
-    """Normalises in place like fast-reid's Baseline and returns a feature that reveals
-    its (normalised) input: the first row (height) of frame 0, channel 0."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def forward(self, inputs):
-        images = inputs["images"]
-        images.sub_(100.0).div_(50.0)
-        self.seen.append(images.clone())
-        return images[:, 0, 0, 0, :].clone()
-
-
-def test_flip_test_flips_width_of_untouched_clips():
-    from fastreid.evaluation.evaluator import DatasetEvaluator
-    import fastreid.engine.defaults as defaults
-
-    class Collect(DatasetEvaluator):
-        def reset(self):
-            self.outputs = []
-
-        def process(self, inputs, outputs):
-            self.outputs.append(outputs)
-
-        def evaluate(self):
-            return {"outputs": torch.cat(self.outputs)}
-
-    clips = torch.arange(2 * 3 * 3 * 4 * 5, dtype=torch.float32).view(2, 3, 3, 4, 5)
-    loader = [{"images": clips.clone(), "targets": torch.tensor([0, 1])}]
-
-    class Loader(list):
-        dataset = [0, 1]
-
-    model = _Recorder()
-    out = defaults.inference_on_dataset(model, Loader(loader), Collect(), flip_test=True)["outputs"]
-    normalised = (clips - 100.0) / 50.0
-    assert torch.allclose(model.seen[1], normalised.flip(-1))  # width flipped, normalised once
-    expected = (normalised[:, 0, 0, 0, :] + normalised.flip(-1)[:, 0, 0, 0, :]) / 2
-    assert torch.allclose(out, expected)
-    # fast-reid's own loop flips the height and normalises the flipped pass twice
-    model = _Recorder()
-    defaults.inference_on_dataset.__wrapped__(model, Loader([{"images": clips.clone()}]), Collect(), True)
-    assert not torch.allclose(model.seen[1], normalised.flip(-1))
-    assert torch.allclose(model.seen[1], (normalised.flip(3) - 100.0) / 50.0)
-
-
-def test_flip_test_mirrors_cached_keypoints():
-    from ctl_plugin.keypoints.skeleton import FLIP_INDEX
-    kps = torch.rand(2, 3, 17, 3) * 20
-    images = torch.zeros(2, 3, 3, 8, 32)
-    flipped = compat.flip_inputs({"images": images, "keypoints": kps})
-    assert torch.allclose(flipped["keypoints"][..., 0], 31 - kps[..., FLIP_INDEX, 0])
-    assert torch.allclose(flipped["keypoints"][..., 1:], kps[..., FLIP_INDEX, 1:])
-
-
 def test_ddp_wraps_cpu_modules():
     import torch.distributed as dist
     import fastreid.engine.defaults as defaults
@@ -151,7 +77,14 @@ def test_ddp_wraps_cpu_modules():
         dist.destroy_process_group()
 
 
-def test_apply_is_idempotent():
+def test_every_fix_is_applied_once():
+    """A second call of each fix finds its repair in place and changes nothing."""
+    from fastreid.data import build
+    from fastreid.solver import build as solver_build
+    patched = (build.DataLoaderX, solver_build.build_optimizer, sys.modules.get("torch._six"))
+    for fix in compat.BEFORE_IMPORT + compat.AFTER_IMPORT:
+        assert fix() is False, fix.__name__
+    assert (build.DataLoaderX, solver_build.build_optimizer, sys.modules.get("torch._six")) == patched
     assert compat.apply() == []
 
 

@@ -4,11 +4,10 @@ import os
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from fastreid.evaluation import ReidEvaluator
 from fastreid.utils import comm
 
-import train_net
+from ctl_plugin import engine
 from ctl_plugin.engine import launch
 from tests.fixtures import video_datasets
 from tests.test_train_net import parse
@@ -25,7 +24,7 @@ class RecordingEvaluator(ReidEvaluator):
         return super().evaluate()
 
 
-class RecordingTrainer(train_net.VideoTrainer):
+class RecordingTrainer(engine.VideoTrainer):
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_dir=None):
         loader, num_query = cls.build_test_loader(cfg, dataset_name)
@@ -33,7 +32,7 @@ class RecordingTrainer(train_net.VideoTrainer):
 
 
 def train_two_ranks(args):
-    cfg = train_net.setup(args)
+    cfg = engine.setup(args)
     trainer = RecordingTrainer(cfg)
     initial = {k: v.detach().clone() for k, v in trainer.model.module.named_parameters() if v.requires_grad}
     trainer.train()
@@ -60,6 +59,6 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path, monkeypatch):
     trained = [k for k in w0 if not torch.equal(w0[k], initial[k])]
     assert len(trained) == len(w0)  # every trainable parameter was updated
     gathered = torch.load(out / "gathered_pids.pt")
-    loader, num_query = train_net.VideoTrainer.build_test_loader(train_net.setup(parse(tmp_path / "o3")), "MARS")
+    loader, num_query = engine.VideoTrainer.build_test_loader(engine.setup(parse(tmp_path / "o3")), "MARS")
     expected = torch.tensor([item[1] for item in loader.dataset.img_items])
     assert torch.equal(gathered, expected)  # every tracklet once, in order

@@ -8,8 +8,7 @@ import torch
 from fastreid.engine import default_argument_parser
 from tabulate import tabulate
 
-import ctl_plugin  # noqa: F401
-import train_net
+from ctl_plugin import engine
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 
@@ -29,7 +28,7 @@ METHODS = {
                       ["SOLVER.IMS_PER_BATCH", "16", "SOLVER.BASE_LR", "0.001", "SOLVER.STEPS", "[16]"]),
     "CTL": ("configs/CTL_MARS.yml",
             ["SOLVER.IMS_PER_BATCH", "16", "SOLVER.BASE_LR", "0.001", "SOLVER.STEPS", "[16]",
-             "MODEL.BACKBONE.LAST_STRIDE", "1", "KEYPOINTS.ESTIMATOR", "ground-truth",
+             "MODEL.BACKBONE.LAST_STRIDE", "1", "KEYPOINTS.CACHE_ESTIMATOR", "ground-truth",
              "CTL.CROSS_SCALE.EMBED_DIM", "64", "KEYPOINTS.SOFTMAX_TEMPERATURE", "0.1"]),
     "GRL": ("projects/GRL/configs/GRL_MARS.yml",
             ["SOLVER.IMS_PER_BATCH", "16", "VIDEO.TRAIN.SEQ_LEN", "6", "VIDEO.TEST.SEQ_LEN", "6",
@@ -74,8 +73,8 @@ def test_method_learns_far_above_chance(method, synthetic_root, tmp_path, monkey
     config, extra = METHODS[method]
     args = default_argument_parser().parse_args(
         ["--config-file", os.path.join(ROOT, config), *BUDGET, *extra, "OUTPUT_DIR", str(tmp_path)])
-    results = train_net.main(args)
-    chance = chance_map(train_net.setup(args))
+    results = engine.main(args)
+    chance = chance_map(engine.setup(args))
     RESULTS[method] = (results["Rank-1"], results["mAP"], chance)
     print("\n" + tabulate([[m, *r] for m, r in RESULTS.items()],
                           headers=["method", "Rank-1", "mAP", "chance mAP"], floatfmt=".1f"))

@@ -3,14 +3,14 @@ import os
 
 import pytest
 
-import ctl_plugin  # noqa: F401
 import torch
 
 from fastreid.engine import default_argument_parser
 from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.events import EventStorage
 
-import train_net
+from ctl_plugin import engine
+from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader, build_video_train_loader
 from tests.fixtures import video_datasets
 
@@ -40,7 +40,7 @@ def mars_root(tmp_path, monkeypatch):
 
 
 def test_train_loader_gives_identity_balanced_clips(mars_root):
-    cfg = train_net.setup(parse(mars_root / "out"))
+    cfg = engine.setup(parse(mars_root / "out"))
     loader = build_video_train_loader(cfg)
     assert loader.dataset.num_classes == 4
     batch = next(iter(loader))
@@ -51,7 +51,7 @@ def test_train_loader_gives_identity_balanced_clips(mars_root):
 
 
 def test_test_loader_yields_queries_first_one_item_per_tracklet(mars_root):
-    cfg = train_net.setup(parse(mars_root / "out"))
+    cfg = engine.setup(parse(mars_root / "out"))
     loader, num_query = build_video_test_loader(cfg, "MARS")
     ds = loader.dataset
     assert num_query == 6 and len(ds) == 6 + 12 + 2  # every test tracklet with pid != -1
@@ -67,7 +67,7 @@ def test_test_loader_yields_queries_first_one_item_per_tracklet(mars_root):
 
 def test_unknown_config_key_is_a_yacs_error(mars_root):
     with pytest.raises(AssertionError, match="Non-existent key: VIDEO.TRAIN.SEQ_LENGTH"):
-        train_net.setup(parse(mars_root / "out", "VIDEO.TRAIN.SEQ_LENGTH", "5"))
+        engine.setup(parse(mars_root / "out", "VIDEO.TRAIN.SEQ_LENGTH", "5"))
 
 
 def test_train_and_evaluate_with_rerank_and_flip(mars_root):
@@ -75,12 +75,12 @@ def test_train_and_evaluate_with_rerank_and_flip(mars_root):
     args = parse(out, "SOLVER.MAX_EPOCH", "3", "SOLVER.CHECKPOINT_PERIOD", "3", "TEST.EVAL_PERIOD", "3",
                  "TEST.RERANK.ENABLED", "True", "TEST.RERANK.K1", "4", "TEST.RERANK.K2", "2",
                  "TEST.FLIP.ENABLED", "True", "TEST.AQE.ENABLED", "True", "TEST.AQE.QE_K", "2")
-    train_net.main(args)
+    engine.main(args)
     assert (out / "model_final.pth").exists() and (out / "config.yaml").exists()
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(out))
     args = parse(out, "MODEL.WEIGHTS", str(out / "model_final.pth"))
     args.eval_only = True
-    results = train_net.main(args)
+    results = engine.main(args)
     for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
         assert 0.0 <= results[key] <= 100.0
     # identities are colours: even a briefly trained model ranks well above chance
@@ -95,15 +95,15 @@ def test_lsvid_release_layout_through_eval_only(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
     out = tmp_path / "out"
     lsvid = ("DATASETS.NAMES", "('LSVID',)", "DATASETS.TESTS", "('LSVID',)")
-    cfg = train_net.setup(parse(out, *lsvid))
+    cfg = engine.setup(parse(out, *lsvid))
     batch = next(iter(build_video_train_loader(cfg)))
     assert batch["images"].shape == (8, 4, 3, 64, 32) and len(set(batch["targets"].tolist())) == 4
     loader, num_query = build_video_test_loader(cfg, "LSVID")
     assert (num_query, len(loader.dataset)) == (5, 15)
-    Checkpointer(train_net.VideoTrainer.build_model(cfg), str(out)).save("model_init")
+    Checkpointer(engine.VideoTrainer.build_model(cfg), str(out)).save("model_init")
     args = parse(out, *lsvid, "MODEL.WEIGHTS", str(out / "model_init.pth"))
     args.eval_only = True
-    results = train_net.main(args)
+    results = engine.main(args)
     for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
         assert 0.0 <= results[key] <= 100.0
 
@@ -111,7 +111,7 @@ def test_lsvid_release_layout_through_eval_only(tmp_path, monkeypatch):
 @pytest.mark.parametrize("model", ["Baseline", "CTL"])
 def test_lsvid_configs_change_only_the_dataset(model):
     """configs/<model>_LSVID.yml is <model>_MARS.yml with LS-VID's datasets and output folder."""
-    lsvid, mars = (train_net.build_cfg(os.path.join(ROOT, "configs", f"{model}_{d}.yml"))
+    lsvid, mars = (build_cfg(os.path.join(ROOT, "configs", f"{model}_{d}.yml"))
                    for d in ("LSVID", "MARS"))
     assert lsvid.DATASETS.NAMES == lsvid.DATASETS.TESTS == ("LSVID",)
     assert lsvid.OUTPUT_DIR == f"logs/lsvid/{model.lower()}"
@@ -121,10 +121,10 @@ def test_lsvid_configs_change_only_the_dataset(model):
 
 
 def test_loss_dict_names_fastreid_losses(mars_root):
-    cfg = train_net.setup(parse(mars_root / "out"))
+    cfg = engine.setup(parse(mars_root / "out"))
     cfg.defrost()
     cfg.MODEL.HEADS.NUM_CLASSES = 4
-    model = train_net.VideoTrainer.build_model(cfg)
+    model = engine.VideoTrainer.build_model(cfg)
     batch = next(iter(build_video_train_loader(cfg)))
     with EventStorage():
         losses = model(batch)
@@ -133,7 +133,7 @@ def test_loss_dict_names_fastreid_losses(mars_root):
 
 
 def test_missing_pretrained_weights_name_the_key(mars_root):
-    cfg = train_net.setup(parse(mars_root / "out", "MODEL.BACKBONE.PRETRAIN", "True",
+    cfg = engine.setup(parse(mars_root / "out", "MODEL.BACKBONE.PRETRAIN", "True",
                                 "MODEL.BACKBONE.PRETRAIN_PATH", str(mars_root / "missing.pth")))
     with pytest.raises(FileNotFoundError, match="MODEL.BACKBONE.PRETRAIN_PATH .*missing.pth"):
-        train_net.VideoTrainer.build_model(cfg)
+        engine.VideoTrainer.build_model(cfg)

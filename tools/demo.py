@@ -9,14 +9,12 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes first)
-from fastreid.engine import default_argument_parser  # noqa: E402
-from tabulate import tabulate  # noqa: E402
-
-import train_net  # noqa: E402
-from ctl_plugin.data.synthetic import generate_synthetic_mars  # noqa: E402
+from ctl_plugin.data import data_root
+from ctl_plugin.data.synthetic import generate_synthetic_mars
+from ctl_plugin.engine import main as train_and_evaluate
+from ctl_plugin.engine import setup
+from fastreid.engine import default_argument_parser
+from tabulate import tabulate
 
 DEFAULT_CONFIGS = ["configs/Demo/Baseline_Synthetic.yml", "configs/Demo/CTL_Synthetic.yml"]
 
@@ -24,7 +22,7 @@ DEFAULT_CONFIGS = ["configs/Demo/Baseline_Synthetic.yml", "configs/Demo/CTL_Synt
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS)
-    parser.add_argument("--data-root", default=os.getenv("FASTREID_DATASETS", "datasets"))
+    parser.add_argument("--data-root", default=data_root())
     args = parser.parse_args()
     os.environ["FASTREID_DATASETS"] = args.data_root
 
@@ -36,8 +34,8 @@ def main():
     rows = []
     for config in args.configs:
         start = time.time()
-        cfg = train_net.setup(default_argument_parser().parse_args(["--config-file", config]))
-        results = train_net.main(default_argument_parser().parse_args(["--config-file", config]))
+        cfg = setup(default_argument_parser().parse_args(["--config-file", config]))
+        results = train_and_evaluate(default_argument_parser().parse_args(["--config-file", config]))
         rows.append([os.path.basename(config), results["Rank-1"], results["mAP"],
                      f"{time.time() - start:.0f} s"])
         pictures = os.path.join(cfg.OUTPUT_DIR, "pictures")

@@ -10,16 +10,9 @@ e.g. with CUDA_VISIBLE_DEVICES=i and MODEL.DEVICE cuda); a final run without
 --shard extracts what is left and merges the chunks into the cache.
 """
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-from ctl_plugin import add_plugin_config  # noqa: E402
-from fastreid.config import get_cfg  # noqa: E402
-from fastreid.data import build as data_build  # noqa: E402
-from fastreid.data.datasets import DATASET_REGISTRY  # noqa: E402
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data import keypoint_cache_dir, load_dataset
 
 
 def parse_shard(text):
@@ -36,7 +29,7 @@ def argument_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True, metavar="FILE")
     parser.add_argument("--estimator", choices=("mmpose", "mediapipe"),
-                        help="default: KEYPOINTS.EXTRACT.ESTIMATOR")
+                        help="default: KEYPOINTS.EXTRACT.BACKEND")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="i/n")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace caches made with other frames, estimator or weights")
@@ -45,24 +38,15 @@ def argument_parser():
     return parser
 
 
-def setup(args):
-    cfg = add_plugin_config(get_cfg())
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
-    cfg.freeze()
-    return cfg
-
-
 def main(argv=None):
     from ctl_plugin.keypoints import build_offline_estimator
     from ctl_plugin.keypoints.extraction import extract
 
     args = argument_parser().parse_args(argv)
-    cfg = setup(args)
-    root = data_build._root
+    cfg = build_cfg(args.config_file, args.opts)
     names = list(dict.fromkeys(list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS)))
-    datasets = {name: DATASET_REGISTRY.get(name)(root=root, split_id=cfg.VIDEO.SPLIT) for name in names}
-    cache_dir = cfg.KEYPOINTS.CACHE_DIR or os.path.join(root, "keypoints")
+    datasets = {name: load_dataset(cfg, name) for name in names}
+    cache_dir = keypoint_cache_dir(cfg)
     estimator = build_offline_estimator(cfg, args.estimator)
     status = extract(datasets, estimator, cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
                      cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, shard=args.shard,

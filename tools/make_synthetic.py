@@ -10,19 +10,15 @@ outside the frame).
 """
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cv2
+import numpy as np
+import scipy.io
 
-import ctl_plugin  # noqa: E402,F401  (compat fixes before cv2/torch users)
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.io  # noqa: E402
-
-from ctl_plugin.data.keypoint_cache import KeypointCache  # noqa: E402
-from ctl_plugin.data.synthetic import DATASET_NAME, generate_synthetic_mars  # noqa: E402
-from ctl_plugin.data.tracklets import FrameList  # noqa: E402
-from ctl_plugin.keypoints.skeleton import LINKS  # noqa: E402
+from ctl_plugin.keypoints.cache import KeypointCache
+from ctl_plugin.data.synthetic import DATASET_NAME, generate_synthetic_mars
+from ctl_plugin.data.tracklets import FrameList
+from ctl_plugin.keypoints.skeleton import LINKS
 
 
 def parse_args(argv=None):

@@ -7,16 +7,12 @@ FLOPs are counted by torch.utils.flop_counter.FlopCounterMode (one multiply-add 
 on one test clip of VIDEO.TEST.SEQ_LEN frames at INPUT.SIZE_TEST.
 """
 import argparse
-import os
-import sys
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import ctl_plugin  # noqa: E402
-from fastreid.config import get_cfg  # noqa: E402
-from fastreid.modeling.meta_arch import build_model  # noqa: E402
+from ctl_plugin.config import build_cfg
+from fastreid.modeling.meta_arch import build_model
 
 
 def model_stats(cfg):
@@ -43,9 +39,7 @@ def main():
     parser.add_argument("--config-file", required=True)
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE pairs overriding the config")
     args = parser.parse_args()
-    cfg = ctl_plugin.add_plugin_config(get_cfg())
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+    cfg = build_cfg(args.config_file, args.opts)
     stats = model_stats(cfg)
     print(f"{cfg.MODEL.META_ARCHITECTURE}: {stats['params'] / 1e6:.2f} M parameters, "
           f"{stats['flops'] / 1e9:.2f} GFLOPs per clip of {cfg.VIDEO.TEST.SEQ_LEN} x "

@@ -11,7 +11,7 @@ its gallery split is searched. Gallery features are cached in --feature-dir
 (default OUTPUT_DIR/features) and reused while the weights, the config and the
 gallery stay the same; a faiss index finds the nearest in TEST.METRIC's distance.
 With KEYPOINTS.SOURCE cache, the query's key-points come from the
-KEYPOINTS.EXTRACT.ESTIMATOR run on its frames (it must be the estimator that
+KEYPOINTS.EXTRACT.BACKEND run on its frames (it must be the estimator that
 made the gallery's cache). A query folder that is itself a gallery tracklet is
 left out of its own ranking. --query-pid colours matches green / red; without it
 every border is grey.
@@ -20,24 +20,19 @@ import argparse
 import logging
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-import numpy as np  # noqa: E402
-from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
-from fastreid.utils.logger import setup_logger  # noqa: E402
-from tabulate import tabulate  # noqa: E402
-
-from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches  # noqa: E402
-from ctl_plugin.data.keypoint_cache import CacheInfo, KeypointCache  # noqa: E402
-from ctl_plugin.data.tracklets import FrameList, FrameSpan  # noqa: E402
-from ctl_plugin.data.transforms import read_frame  # noqa: E402
-from ctl_plugin.engine import VideoTrainer  # noqa: E402
-from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features  # noqa: E402
-from ctl_plugin.visualization import ranklist  # noqa: E402
-from train_net import build_cfg  # noqa: E402
+import numpy as np
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches
+from ctl_plugin.keypoints.cache import CacheInfo, KeypointCache
+from ctl_plugin.data.tracklets import FrameList, FrameSpan
+from ctl_plugin.io import read_frame
+from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.engine.checkpoint import load_model_weights
+from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
+from ctl_plugin.visualization import ranklist
+from fastreid.utils.logger import setup_logger
+from tabulate import tabulate
 
 logger = logging.getLogger("ctl_plugin.query")
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -76,10 +71,10 @@ def query_keypoints(cfg, frames):
     from ctl_plugin.keypoints import build_offline_estimator
 
     estimator = build_offline_estimator(cfg)
-    if cfg.KEYPOINTS.ESTIMATOR and estimator.name != cfg.KEYPOINTS.ESTIMATOR:
-        raise ValueError(f"the gallery's key-points come from KEYPOINTS.ESTIMATOR '{cfg.KEYPOINTS.ESTIMATOR}', "
-                         f"but KEYPOINTS.EXTRACT.ESTIMATOR runs '{estimator.name}' on the query; set "
-                         f"KEYPOINTS.EXTRACT.ESTIMATOR to the gallery's estimator")
+    if cfg.KEYPOINTS.CACHE_ESTIMATOR and estimator.name != cfg.KEYPOINTS.CACHE_ESTIMATOR:
+        raise ValueError(f"the gallery's key-points come from KEYPOINTS.CACHE_ESTIMATOR '{cfg.KEYPOINTS.CACHE_ESTIMATOR}', "
+                         f"but KEYPOINTS.EXTRACT.BACKEND runs '{estimator.name}' on the query; set "
+                         f"KEYPOINTS.EXTRACT.BACKEND to the gallery's estimator")
     kps = estimator.estimate([read_frame(frames.path(i)) for i in range(len(frames))])
     info = CacheInfo("query", frames.name, len(frames), frames.digest(), estimator.name, estimator.weights_sha256)
     return {frames: KeypointCache(np.asarray(kps, np.float32), info, path=None)}
@@ -90,11 +85,7 @@ def main(argv=None):
     cfg = build_cfg(args.config_file, [*args.opts, "MODEL.BACKBONE.PRETRAIN", "False"])
     cfg.freeze()
     setup_logger(name="ctl_plugin")
-    model = VideoTrainer.build_model(cfg)
-    if cfg.MODEL.WEIGHTS:
-        Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    else:
-        logger.warning("MODEL.WEIGHTS is empty: searching with an untrained model")
+    model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
 
     dataset = load_dataset(cfg, args.gallery)
     gallery = dataset.gallery

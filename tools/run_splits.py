@@ -6,15 +6,11 @@ report each split and their mean, the protocol these datasets are published with
 """
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes first)
-from fastreid.engine import default_argument_parser  # noqa: E402
-from tabulate import tabulate  # noqa: E402
-
-import train_net  # noqa: E402
+from ctl_plugin.engine import main as train_and_evaluate
+from ctl_plugin.engine import setup
+from fastreid.engine import default_argument_parser
+from tabulate import tabulate
 
 METRICS = ("Rank-1", "Rank-5", "Rank-10", "mAP")
 
@@ -25,14 +21,14 @@ def main():
     parser.add_argument("--splits", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides, as for train_net.py")
     args = parser.parse_args()
-    base_cfg = train_net.setup(default_argument_parser().parse_args(["--config-file", args.config_file,
+    base_cfg = setup(default_argument_parser().parse_args(["--config-file", args.config_file,
                                                                       *args.opts]))
     rows = []
     for split in args.splits:
         run = default_argument_parser().parse_args([
             "--config-file", args.config_file, *args.opts, "VIDEO.SPLIT", str(split),
             "OUTPUT_DIR", os.path.join(base_cfg.OUTPUT_DIR, f"split{split}")])
-        results = train_net.main(run)
+        results = train_and_evaluate(run)
         rows.append([split] + [float(results[m]) for m in METRICS])
     mean = ["mean"] + [sum(r[i] for r in rows) / len(rows) for i in range(1, len(METRICS) + 1)]
     print(tabulate(rows + [mean], headers=["split", *METRICS], tablefmt="pipe", floatfmt=".1f"))

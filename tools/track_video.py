@@ -15,27 +15,23 @@ not say who is who), numbered after the split's largest pid:
 
 `--keypoints mediapipe` then fills the key-point cache of the split
 (KEYPOINTS.CACHE_DIR, default <root>/keypoints) so CTL can run on it with
-KEYPOINTS.SOURCE cache and KEYPOINTS.ESTIMATOR "mediapipe:pose_landmark_full".
+KEYPOINTS.SOURCE cache and KEYPOINTS.CACHE_ESTIMATOR "mediapipe:pose_landmark_full".
 """
 import argparse
 import logging
 import os
 import os.path as osp
 import shutil
-import sys
 import types
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-from fastreid.utils.logger import setup_logger  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from ctl_plugin.data.datasets.video_folder import VideoFolder  # noqa: E402
-from ctl_plugin.tracking import HogPeopleDetector, IouTracker, write_tracklets  # noqa: E402
-from train_net import build_cfg  # noqa: E402
+import cv2
+import numpy as np
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data import data_root
+from ctl_plugin.data.datasets.video_folder import VideoFolder
+from ctl_plugin.tracking import HogPeopleDetector, IouTracker, write_tracklets
+from fastreid.utils.logger import setup_logger
+from tqdm import tqdm
 
 logger = logging.getLogger("ctl_plugin.track_video")
 
@@ -43,7 +39,7 @@ logger = logging.getLogger("ctl_plugin.track_video")
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--video", required=True, help="a video file OpenCV can read")
-    p.add_argument("--root", default=os.getenv("FASTREID_DATASETS", "datasets"),
+    p.add_argument("--root", default=data_root(),
                    help="data root holding video-folder/ (default $FASTREID_DATASETS or datasets)")
     p.add_argument("--subset", choices=("train", "query", "gallery"), default="gallery")
     p.add_argument("--camid", type=int, default=0, help="camera id of the video (default 0)")

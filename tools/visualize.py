@@ -16,21 +16,16 @@ Writes to --output:
 import argparse
 import logging
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import ctl_plugin  # noqa: E402,F401  (compat fixes before fastreid)
-import numpy as np  # noqa: E402
-from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
-from fastreid.utils.compute_dist import build_dist  # noqa: E402
-from fastreid.utils.logger import setup_logger  # noqa: E402
-
-from ctl_plugin.data.build import build_video_test_loader  # noqa: E402
-from ctl_plugin.engine import VideoTrainer  # noqa: E402
-from ctl_plugin.retrieval import extract_features  # noqa: E402
-from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist  # noqa: E402
-from train_net import build_cfg  # noqa: E402
+import numpy as np
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.build import build_video_test_loader
+from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.engine.checkpoint import load_model_weights
+from ctl_plugin.retrieval import extract_features
+from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
+from fastreid.utils.compute_dist import build_dist
+from fastreid.utils.logger import setup_logger
 
 logger = logging.getLogger("ctl_plugin.visualize")
 
@@ -90,7 +85,7 @@ def draw_keypoints(args, dataset, num_query, out_dir):
 
 
 def draw_adjacency(args, model, loader, out_dir):
-    if not hasattr(model, "graph_head"):
+    if not hasattr(model, "graph"):
         logger.info(f"{type(model).__name__} has no learned topology: adjacency pictures skipped")
         return
     os.makedirs(out_dir, exist_ok=True)
@@ -111,11 +106,7 @@ def main(args):
     args.tile_size = (cfg.INPUT.SIZE_TEST[0] // 2, cfg.INPUT.SIZE_TEST[1] // 2)
     args.keypoint_scale = 2
     os.makedirs(args.output, exist_ok=True)
-    model = VideoTrainer.build_model(cfg)
-    if cfg.MODEL.WEIGHTS:
-        Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    else:
-        logger.warning("MODEL.WEIGHTS is empty: the pictures show an untrained model")
+    model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
     name = cfg.DATASETS.TESTS[0]
     loader, num_query = build_video_test_loader(cfg, name)
     logger.info(f"extracting features of {len(loader.dataset)} {name} test tracklets")

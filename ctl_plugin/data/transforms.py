@@ -22,14 +22,6 @@ from ..keypoints.skeleton import flip_keypoints
 UNSUPPORTED_INPUT_KEYS = ("CROP", "AUGMIX", "AUTOAUG", "CJ", "AFFINE", "RPT")
 
 
-def read_frame(path):
-    """RGB uint8 [h, w, 3]; an unreadable frame is an error naming the file."""
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise IOError(f"cannot read frame '{path}'")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
 class ClipTransform:
     """Resize every frame to `size` (H, W); in training also flip, pad-and-crop and
     erase, each decided once per clip.

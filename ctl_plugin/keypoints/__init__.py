@@ -1,4 +1,5 @@
 """Key-points: the COCO-17 skeleton, heat-maps (Eq. 1) and the estimators."""
+from ..config import ConfigError
 
 
 def build_online_estimator(cfg):
@@ -12,12 +13,12 @@ def build_online_estimator(cfg):
 
 def build_offline_estimator(cfg, backend=None):
     """The estimator that fills the key-point cache: `estimate(frames) -> [n, 17, 3]`.
-    backend: "mmpose" or "mediapipe" (default KEYPOINTS.EXTRACT.ESTIMATOR)."""
-    backend = backend or cfg.KEYPOINTS.EXTRACT.ESTIMATOR
+    backend: "mmpose" or "mediapipe" (default KEYPOINTS.EXTRACT.BACKEND)."""
+    backend = backend or cfg.KEYPOINTS.EXTRACT.BACKEND
     if backend == "mmpose":
         from .mmpose_estimator import build_mmpose_estimator
         return build_mmpose_estimator(cfg).to(cfg.MODEL.DEVICE)
     if backend == "mediapipe":
         from .mediapipe_estimator import build_mediapipe_estimator
         return build_mediapipe_estimator(cfg)
-    raise ValueError(f"KEYPOINTS.EXTRACT.ESTIMATOR '{backend}': expected 'mmpose' or 'mediapipe'")
+    raise ConfigError(f"KEYPOINTS.EXTRACT.BACKEND '{backend}': expected 'mmpose' or 'mediapipe'")

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..data.keypoint_cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths
-from ..data.transforms import read_frame
+from .cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths
+from ..io import read_frame
 
 
 class _FrameReader(torch.utils.data.Dataset):

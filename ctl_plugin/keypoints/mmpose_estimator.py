@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.keypoint_cache import file_sha256
+from ..io import file_sha256
 from .skeleton import NUM_KEYPOINTS
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ..data.keypoint_cache import file_sha256
+from ..io import file_sha256
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ NODE_NAMES = {"s1": NAMES, "s2": PARTS_10_NAMES, "s3": PARTS_5_NAMES}
 
 def learned_masks(model):
     """{(layer, scale): A^m [N_s, N_s]} of every graph layer of a CTL model."""
-    head = model.graph_head
+    head = model.graph
     out = {}
     for i, layer in enumerate(head.layers):
         if layer.mask is None:
@@ -36,7 +36,7 @@ def window_mean(context, num_nodes):
 def mean_contexts(model, batches):
     """{(layer, scale): mean A^c [N_s, N_s]} over all clips (and frames, and window
     blocks in 3D layers) of `batches`, fast-reid test batches run through `model`."""
-    head = model.graph_head
+    head = model.graph
     num_nodes = sum(sl.stop - sl.start for sl in head.slices.values())
     sums, counts, hooks = {}, {}, []
 

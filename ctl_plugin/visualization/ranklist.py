@@ -8,7 +8,7 @@ and a grey one where the query's identity is unknown.
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..data.transforms import read_frame
+from ..io import read_frame
 
 GREEN = (0, 200, 0)
 RED = (220, 0, 0)

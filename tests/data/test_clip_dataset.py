@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.data.clip_dataset import ClipDataset, clip_batch_collator
 from ctl_plugin.data.datasets.mars import MARS
-from ctl_plugin.data.keypoint_cache import KeypointCache, write_cache
+from ctl_plugin.keypoints.cache import KeypointCache, write_cache
 from ctl_plugin.data.transforms import ClipTransform
 from tests.fixtures import video_datasets
 

@@ -2,7 +2,6 @@ import os
 
 import pytest
 
-import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.duke_video import DukeMTMCVidReID
 from fastreid.data.datasets import DATASET_REGISTRY

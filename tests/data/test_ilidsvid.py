@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.ilidsvid import iLIDSVID
 from fastreid.data.datasets import DATASET_REGISTRY

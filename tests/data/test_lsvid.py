@@ -12,7 +12,8 @@ from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.lsvid import LSVID
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.evaluation.rank import evaluate_rank
-from tests.fixtures.video_datasets import pid_colour, write_frame, write_mat73
+from ctl_plugin.data.datasets.bases import save_mat73
+from tests.fixtures.video_datasets import pid_colour, write_frame
 
 
 def _path(spec, *parts):
@@ -157,7 +158,7 @@ def test_same_id_same_camera_is_junk_for_fastreid_evaluator(lsvid_dataset):
 def test_query_on_an_empty_line_is_skipped_and_counted(lsvid_dataset):
     root, spec = lsvid_dataset
     rows = spec["query_rows"] + spec["empty_test_rows"]
-    write_mat73(_query_mat(spec), {"query": np.array(rows).reshape(-1, 1) + 1})
+    save_mat73(_query_mat(spec), {"query": np.array(rows).reshape(-1, 1) + 1})
     ds = LSVID(root=str(root))
     assert len(ds.query) == len(spec["query_rows"])
     assert ds.num_skipped == {"train": 1, "query": 1, "gallery": 0}
@@ -218,14 +219,14 @@ def test_pid_not_an_integer(lsvid_dataset):
 ])
 def test_bad_query_entries(lsvid_dataset, rows, message):
     root, spec = lsvid_dataset
-    write_mat73(_query_mat(spec), {"query": np.array(rows).reshape(-1, 1)})
+    save_mat73(_query_mat(spec), {"query": np.array(rows).reshape(-1, 1)})
     with pytest.raises(DatasetLayoutError, match=r"info_test\.mat': " + message):
         LSVID(root=str(root))
 
 
 def test_query_must_be_a_vector(lsvid_dataset):
     root, spec = lsvid_dataset
-    write_mat73(_query_mat(spec), {"query": np.ones((2, 3))})
+    save_mat73(_query_mat(spec), {"query": np.ones((2, 3))})
     with pytest.raises(DatasetLayoutError, match=r"info_test\.mat': field 'query' has shape \(2, 3\)"):
         LSVID(root=str(root))
 

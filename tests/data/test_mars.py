@@ -5,7 +5,6 @@ import pytest
 from PIL import Image
 from scipy.io import loadmat, savemat
 
-import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.mars import MARS, SyntheticMARS
 from fastreid.data.datasets import DATASET_REGISTRY

@@ -3,7 +3,6 @@ import os
 
 import pytest
 
-import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.prid2011 import PRID2011
 from fastreid.data.datasets import DATASET_REGISTRY

@@ -3,13 +3,12 @@ import os
 import re
 import time
 
-import ctl_plugin  # noqa: F401
 import cv2
 import numpy as np
 import pytest
 import scipy.io
 
-from ctl_plugin.data.keypoint_cache import KeypointCache
+from ctl_plugin.keypoints.cache import KeypointCache
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from ctl_plugin.data.synthetic import walking_pose as wp
 from ctl_plugin.data.synthetic.figure import make_outfits

@@ -2,7 +2,6 @@ import logging
 
 import pytest
 
-import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
 from ctl_plugin.data.datasets.bases import make_items
 from ctl_plugin.data.datasets.mars import MARS
 from ctl_plugin.data.tracklets import FrameList, FrameSpan

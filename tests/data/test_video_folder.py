@@ -1,7 +1,6 @@
 """VideoFolder: tracklets from a folder tree, and clear errors on malformed trees."""
 import pytest
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.video_folder import VideoFolder
 from tests.fixtures.video_datasets import write_frame

@@ -6,11 +6,9 @@ import os
 import cv2
 import numpy as np
 
-import ctl_plugin  # noqa: F401
-from fastreid.data.datasets import DATASET_REGISTRY
-
 from ctl_plugin.data.datasets.bases import VideoDataset
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
+from fastreid.data.datasets import DATASET_REGISTRY
 
 
 def grace_hopper():

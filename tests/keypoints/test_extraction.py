@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
-from ctl_plugin.data.keypoint_cache import KeypointCache, KeypointCacheError
+from ctl_plugin.keypoints.cache import KeypointCache, KeypointCacheError
 from ctl_plugin.data.tracklets import FrameList
 from fastreid.data import build as data_build
 

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.keypoints.heatmaps import normalize_heatmaps, render_heatmaps
 from ctl_plugin.keypoints.mediapipe_estimator import MediapipePose
 from ctl_plugin.keypoints.skeleton import NAMES

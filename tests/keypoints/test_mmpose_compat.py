@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
+import ctl_plugin
 
 
 def run_python(code):

@@ -3,18 +3,16 @@ import numpy as np
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
-from ctl_plugin import add_plugin_config
+from ctl_plugin.config import build_cfg
 from ctl_plugin.keypoints import build_online_estimator
 from ctl_plugin.keypoints.heatmaps import normalize_heatmaps, render_heatmaps
 from ctl_plugin.keypoints.mmpose_estimator import MmposeLoadError, decode_heatmaps
-from fastreid.config import get_cfg
 
 import photos
 
 
 def make_cfg(checkpoint, input_size=(256, 128), unsafe=False):
-    cfg = add_plugin_config(get_cfg())
+    cfg = build_cfg()
     cfg.KEYPOINTS.MMPOSE.CHECKPOINT = str(checkpoint)
     cfg.KEYPOINTS.MMPOSE.INPUT_SIZE = list(input_size)
     cfg.KEYPOINTS.MMPOSE.ALLOW_UNSAFE_LOAD = unsafe

@@ -2,15 +2,15 @@
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401  (compat before fastreid)
+from ctl_plugin.config import ConfigError
 from ctl_plugin.keypoints import skeleton
-from ctl_plugin.modeling.heads.context_block import BlockDiagonalExpansion, ContextBlock
-from ctl_plugin.modeling.heads.cross_scale import CrossScaleGraphConv
-from ctl_plugin.modeling.heads.ctl_head import CTLGraphHead
-from ctl_plugin.modeling.heads.fusion import FusionBlock
-from ctl_plugin.modeling.heads.graph_conv3d import GraphConvLayer, normalize_adjacency
-from ctl_plugin.modeling.heads.part_features import PartFeatures
-from ctl_plugin.modeling.heads.temporal_windows import sliding_windows
+from ctl_plugin.modeling.graph.context_block import BlockDiagonalExpansion, ContextBlock
+from ctl_plugin.modeling.graph.cross_scale import CrossScaleGraphConv
+from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
+from ctl_plugin.modeling.graph.fusion import FusionBlock
+from ctl_plugin.modeling.graph.graph_conv3d import GraphConvLayer, normalize_adjacency
+from ctl_plugin.modeling.graph.part_features import PartFeatures
+from ctl_plugin.modeling.graph.temporal_windows import sliding_windows
 from ctl_plugin.modeling.losses.diversity import diversity_loss
 
 torch.manual_seed(0)
@@ -57,7 +57,7 @@ def test_eq1_part_features_match_loops():
 def test_part_features_reject_mismatched_heatmaps():
     with pytest.raises(ValueError, match="heat-maps"):
         PartFeatures(("s3",))(torch.randn(1, 2, 4, 4, 3), torch.randn(1, 2, 17, 5, 3))
-    with pytest.raises(KeyError, match="CTL.CROSS_SCALE.SCALES"):
+    with pytest.raises(ConfigError, match="CTL.CROSS_SCALE.SCALES"):
         PartFeatures(("s4",))
 
 
@@ -205,27 +205,30 @@ def test_frame_mode_is_plain_gcn():
             assert torch.allclose(out[i, k], torch.relu(a @ x[i, k] @ layer.transform.weight.t()), atol=ATOL)
 
 
-def test_eq5_eq6_cross_scale_matches_loops():
+@pytest.mark.parametrize("bn_per_scale", [True, False])
+def test_eq5_eq6_cross_scale_matches_loops(bn_per_scale):
     b, t, c, e = 2, 2, 5, 3
-    cs = randomize_bn(CrossScaleGraphConv(c, e))
+    cs = randomize_bn(CrossScaleGraphConv(c, e, bn_per_scale=bn_per_scale))
     xs, xd = torch.randn(b, t, 4, c), torch.randn(b, t, 3, c)
     out = cs(xs, xd)
     assert out.shape == (b, t, 3, c)
+    assert len(cs.phi.bns) == len(cs.varphi.bns) == (2 if bn_per_scale else 1)
 
-    def fc_bn_relu(mod, v):
-        return torch.relu(bn_eval(mod.bn, mod.fc(v)))
+    def fc_bn_relu(mod, v, bn=0):
+        return torch.relu(bn_eval(mod.bns[bn], mod.fc(v)))
 
-    def relation(rel, x):
+    def relation(rel, x, scale):
+        bn = scale if bn_per_scale else 0  # phi and varphi: one FC, a BN per scale or one for both
         r = []
         for i in range(len(x)):
-            p = sum(fc_bn_relu(rel.h, torch.cat([fc_bn_relu(cs.phi, x[i]), fc_bn_relu(cs.varphi, x[j] - x[i])]))
+            p = sum(fc_bn_relu(rel.h, torch.cat([fc_bn_relu(cs.phi, x[i], bn), fc_bn_relu(cs.varphi, x[j] - x[i], bn)]))
                     for j in range(len(x)))
             r.append(fc_bn_relu(rel.f, torch.cat([x[i], p])))
         return r
 
     for i in range(b):
         for k in range(t):
-            rs, rd = relation(cs.relation_src, xs[i, k]), relation(cs.relation_dst, xd[i, k])
+            rs, rd = relation(cs.relation_src, xs[i, k], 0), relation(cs.relation_dst, xd[i, k], 1)
             for m in range(3):
                 logits = torch.stack([rd[m] @ rs[j] for j in range(4)])
                 att = torch.softmax(logits, 0)
@@ -235,7 +238,7 @@ def test_eq5_eq6_cross_scale_matches_loops():
 
 def test_eq7_combination_with_averaging_and_alpha():
     b, t, c = 2, 3, 4
-    head = CTLGraphHead(c, scales=("s3", "s1", "s2"), gcl_mode="none", cross_scale=False, alpha=0.3)
+    head = CTLGraph(c, scales=("s3", "s1", "s2"), gcl_mode="none", cross_scale=False, alpha=0.3)
     fmaps = torch.randn(b, t, c, 4, 2)
     heat = torch.softmax(torch.randn(b, t, 17, 8), -1).view(b, t, 17, 4, 2)
     _, nodes = head.part_features(fmaps, heat)

@@ -3,10 +3,9 @@ switches, other backbones, and the key-point source."""
 import pytest
 import torch
 
-import ctl_plugin
-from ctl_plugin.modeling.heads.ctl_head import CTLGraphHead
+from ctl_plugin.config import ConfigError, build_cfg
+from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
 from ctl_plugin.modeling.keypoint_source import KeypointHeatmaps
-from fastreid.config import get_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 
@@ -15,7 +14,7 @@ OSNET = dict(NAME="build_osnet_backbone", DEPTH="x0_25")
 
 
 def tiny_cfg(**backbone):
-    cfg = ctl_plugin.add_plugin_config(get_cfg())
+    cfg = build_cfg()
     cfg.MODEL.META_ARCHITECTURE = "CTL"
     cfg.MODEL.DEVICE = "cpu"
     cfg.MODEL.BACKBONE.NAME = "build_ctl_resnet_backbone"
@@ -78,13 +77,13 @@ def test_gradients_reach_every_learnable_part_and_mask_starts_at_zero():
     cfg = tiny_cfg(**OSNET)
     cfg.CTL.CROSS_SCALE.NUM_LAYERS = 2
     model = build_model(cfg)
-    for layer in model.graph_head.layers:
+    for layer in model.graph.layers:
         assert torch.count_nonzero(layer.mask) == 0
     sum(train_losses(model, batch()).values()).backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")
                and (p.grad is None or not torch.any(p.grad != 0))]
     assert missing == [], missing
-    assert any(n.startswith("graph_head.layers.1.mask") for n, _ in model.named_parameters())
+    assert any(n.startswith("graph.layers.1.mask") for n, _ in model.named_parameters())
 
 
 def test_eval_uses_the_configured_branch():
@@ -112,7 +111,7 @@ def make_head(**kw):
     torch.manual_seed(0)
     args = dict(scales=("s3", "s1", "s2"), num_frames=T, embed_dim=4)
     args.update(kw)
-    return CTLGraphHead(6, **args).eval()
+    return CTLGraph(6, **args).eval()
 
 
 def copy_shared(src, dst):
@@ -184,7 +183,7 @@ def test_keypoint_source_errors_and_online_branch():
     with pytest.raises(ValueError, match="estimator"):
         KeypointHeatmaps("online")
     inputs = batch(b=2)
-    with pytest.raises(KeyError, match="keypoints"):
+    with pytest.raises(ConfigError, match="keypoints"):
         KeypointHeatmaps("cache")({"images": inputs["images"]}, (4, 2))
     with pytest.raises(ValueError, match=r"\[B, T, 17, 3\]"):
         KeypointHeatmaps("cache")({"images": inputs["images"], "keypoints": inputs["keypoints"][:, :2]}, (4, 2))

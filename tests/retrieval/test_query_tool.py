@@ -6,13 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.visualization import ranklist
 from fastreid.utils.compute_dist import build_dist
 from tests.fixtures.video_datasets import write_frame
 from tools import query
-from train_net import build_cfg
+from ctl_plugin.config import build_cfg
 
 CONFIG = """
 MODEL:
@@ -91,11 +90,11 @@ def test_query_keypoints_come_from_the_gallery_estimator(gallery, monkeypatch):
             return np.arange(len(frames) * 51, dtype=np.float32).reshape(len(frames), 17, 3)
 
     monkeypatch.setattr("ctl_plugin.keypoints.build_offline_estimator", lambda cfg: Estimator())
-    cfg = build_cfg(None, ["KEYPOINTS.SOURCE", "cache", "KEYPOINTS.ESTIMATOR", "mediapipe:pose_landmark_full"])
+    cfg = build_cfg(None, ["KEYPOINTS.SOURCE", "cache", "KEYPOINTS.CACHE_ESTIMATOR", "mediapipe:pose_landmark_full"])
     caches = query.query_keypoints(cfg, span.frames)
     np.testing.assert_array_equal(caches[span.frames].lookup([1]), np.arange(51, 102).reshape(1, 17, 3))
-    cfg.KEYPOINTS.ESTIMATOR = "ground-truth"
-    with pytest.raises(ValueError, match="KEYPOINTS.ESTIMATOR 'ground-truth'"):
+    cfg.KEYPOINTS.CACHE_ESTIMATOR = "ground-truth"
+    with pytest.raises(ValueError, match="KEYPOINTS.CACHE_ESTIMATOR 'ground-truth'"):
         query.query_keypoints(cfg, span.frames)
     assert query.query_keypoints(build_cfg(None), span.frames) is None
 

@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
 from ctl_plugin.retrieval import FeatureCache, GalleryIndex
 from fastreid.utils.compute_dist import build_dist
-from train_net import build_cfg
+from ctl_plugin.config import build_cfg
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])

@@ -2,21 +2,19 @@
 (fetched by `make test` from Debian's opencv-doc; skipped when it is absent)."""
 import csv
 import os
-import sys
+
 
 import numpy as np
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
+from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.retrieval import extract_features
+from tools import track_video
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, REPO)
-from tools import track_video  # noqa: E402
-from train_net import build_cfg  # noqa: E402
 
 VIDEO = os.getenv("CTL_SAMPLE_VIDEO", os.path.join(REPO, "datasets", "samples", "vtest.avi"))
 WIDTH, HEIGHT = 768, 576
@@ -28,7 +26,7 @@ MODEL:
   HEADS: {NUM_CLASSES: 4}
 INPUT: {SIZE_TRAIN: [128, 64], SIZE_TEST: [128, 64]}
 DATASETS: {NAMES: [VideoFolder], TESTS: [VideoFolder]}
-KEYPOINTS: {SOURCE: cache, ESTIMATOR: "mediapipe:pose_landmark_full", CACHE_DIR: %s}
+KEYPOINTS: {SOURCE: cache, CACHE_ESTIMATOR: "mediapipe:pose_landmark_full", CACHE_DIR: %s}
 CTL: {CROSS_SCALE: {EMBED_DIM: 8}}
 VIDEO: {TEST: {SEQ_LEN: 4, MODE: all, NUM_WORKERS: 0}}
 TEST: {IMS_PER_BATCH: 8}

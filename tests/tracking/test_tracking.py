@@ -4,7 +4,6 @@ import csv
 import numpy as np
 import pytest
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.data.datasets.video_folder import VideoFolder
 from ctl_plugin.tracking import HogPeopleDetector, IouTracker, box_iou, write_tracklets
 from ctl_plugin.tracking.tracklet_writer import crop

@@ -5,7 +5,6 @@ import pytest
 import torch
 from PIL import Image
 
-import ctl_plugin  # noqa: F401
 from ctl_plugin.keypoints.skeleton import LINKS
 from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
 

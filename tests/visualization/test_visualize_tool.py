@@ -1,18 +1,17 @@
 """tools/visualize.py end to end: a random tiny CTL on the MARS fixture with a key-point cache."""
 import os
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-import ctl_plugin  # noqa: F401
+import torch
+from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import load_dataset
-from ctl_plugin.data.keypoint_cache import write_cache
+from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.keypoints.cache import write_cache
 from ctl_plugin.visualization import ranklist
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tools import visualize  # noqa: E402
+from tools import visualize
 
 CONFIG = """
 MODEL:
@@ -37,8 +36,11 @@ def run_tool(mars_dataset, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     cfg_path = tmp_path / "ctl.yml"
     cfg_path.write_text(CONFIG % cache)
+    weights = tmp_path / "random.pth"  # the pictures of an untrained model
+    torch.save({"model": VideoTrainer.build_model(build_cfg(str(cfg_path))).state_dict()}, weights)
     args = visualize.parse_args(["--config-file", str(cfg_path), "--output", str(tmp_path / "out"),
-                                 "--num-queries", "3", "--topk", "4", "--context-batches", "1"])
+                                 "--num-queries", "3", "--topk", "4", "--context-batches", "1",
+                                 "MODEL.WEIGHTS", str(weights)])
     dataset = load_dataset(visualize.setup(args), "MARS")
     for fl in dataset.frame_lists.values():
         kps = rng.random((len(fl), 17, 3)).astype(np.float32) * np.array([16, 32, 1], np.float32)

@@ -132,6 +132,24 @@ def load_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
     return check_int_array(mat[variable], path, variable, ndim, columns, kind)
 
 
+MAT73_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 ."
+
+
+def save_mat73(path, variables):
+    """Write a MATLAB v7.3 `.mat` file as MATLAB does: a 512-byte MATLAB header, then HDF5
+    with one dataset per variable, stored transposed (MATLAB is column-major, so a
+    MATLAB (Q, 1) column is HDF5 (1, Q)), as doubles with their MATLAB_class."""
+    import h5py
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with h5py.File(path, "w", userblock_size=512) as f:
+        for name, value in variables.items():
+            f.create_dataset(name, data=np.asarray(value, dtype=np.float64).T)
+            f[name].attrs["MATLAB_class"] = np.bytes_("double")
+    with open(path, "r+b") as f:
+        f.write(MAT73_HEADER.ljust(116) + bytes(8) + b"\x00\x02IM")
+
+
 def load_hdf5_mat_array(path, variable, ndim=2, columns=None, kind="iu"):
     """Read one integer array from a MATLAB v7.3 `.mat` file (HDF5), with
     `check_int_array`'s checks.

@@ -16,6 +16,7 @@ drops them). The validation split (`list_seq_val.txt`, `tracklet_val/`,
 Two `FrameList`s, "tracklet_train" and "tracklet_test" (query and gallery share
 it), each in list order.
 """
+import os
 import os.path as osp
 
 from fastreid.data.datasets import DATASET_REGISTRY
@@ -80,6 +81,25 @@ def tracklet_camera(root, relpaths, where):
     if len(cameras) != 1:
         raise DatasetLayoutError(f"{where} name cameras {cameras}; expected one")
     return cameras[0]
+
+
+def write_sequence_list(dataset_dir, split, records, frame_names):
+    """Write `list_sequence/list_seq_<split>.txt` for tracklet records (pid, camera,
+    num_frames) in list order and create their `tracklet_<split>/<pid4>/` folders;
+    `frame_names(tracklet id, camera, num_frames)` names a tracklet's frames, which are
+    left to the caller. Returns [(prefix, pid, camera, frame names)] in list order."""
+    tracklets, counters = [], {}
+    for pid, cam, n in records:
+        t = counters[pid] = counters.get(pid, 0) + 1
+        trackid = f"{pid:04d}{t:04d}"
+        folder = f"tracklet_{split}/{pid:04d}"
+        os.makedirs(osp.join(dataset_dir, folder), exist_ok=True)
+        tracklets.append((f"{folder}/{trackid}", pid, cam, frame_names(trackid, cam, n)))
+    lists = osp.join(dataset_dir, "list_sequence")
+    os.makedirs(lists, exist_ok=True)
+    with open(osp.join(lists, f"list_seq_{split}.txt"), "w") as f:
+        f.writelines(f"{prefix} {pid}\n" for prefix, pid, _, _ in tracklets)
+    return tracklets
 
 
 @DATASET_REGISTRY.register()

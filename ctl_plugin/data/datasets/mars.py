@@ -9,6 +9,7 @@ gallery = every test tracklet whose pid is not -1, the query tracklets included
 each query's own tracklet. pid 0 (distractors) stays in the gallery; pid -1
 (junk) is dropped everywhere.
 """
+import os
 import os.path as osp
 
 import numpy as np
@@ -29,9 +30,44 @@ MARS_LAYOUT = """\
     info/query_IDX.mat              query_IDX (1, Q): 1-based rows of track_test_info"""
 
 
-def _pid_prefix(pid):
-    """The first four characters of a frame name of `pid` (junk -1 is written '00-1')."""
+def pid_prefix(pid):
+    """The first four characters of a frame name of `pid`, also its folder (junk -1 is '00-1')."""
     return "00-1" if pid == -1 else f"{pid:04d}"
+
+
+def names_and_table(records):
+    """Frame names and the [start, end, pid, camid] table (int32, 1-based inclusive rows) of
+    tracklet records `(pid, camid, num_frames)` in table order, tracklets numbered per
+    (pid, camid); a record of 0 frames is an empty row (end = start - 1)."""
+    names, table, counters = [], [], {}
+    for pid, cam, n in records:
+        t = counters[pid, cam] = counters.get((pid, cam), 0) + 1
+        prefix = f"{pid_prefix(pid)}C{cam}T{t:04d}F"
+        start = len(names) + 1
+        names.extend(f"{prefix}{f + 1:03d}.jpg" for f in range(n))
+        table.append([start, len(names), pid, cam])
+    return names, np.array(table, dtype=np.int32).reshape(-1, 4)
+
+
+def write_index(dataset_dir, train_records, test_records, query_rows):
+    """Write MARS's `info/` for tracklet records (see `names_and_table`) and 0-based query
+    rows (stored 1-based, uint16 (1, Q)), and create empty `bbox_train`/`bbox_test`.
+    Returns (train_names, train_table, test_names, test_table)."""
+    from scipy.io import savemat
+
+    info = osp.join(dataset_dir, "info")
+    for d in (info, osp.join(dataset_dir, "bbox_train"), osp.join(dataset_dir, "bbox_test")):
+        os.makedirs(d, exist_ok=True)
+    train_names, train_table = names_and_table(train_records)
+    test_names, test_table = names_and_table(test_records)
+    for fname, names in (("train_name.txt", train_names), ("test_name.txt", test_names)):
+        with open(osp.join(info, fname), "w") as f:
+            f.write("\n".join(names) + "\n")
+    savemat(osp.join(info, "tracks_train_info.mat"), {"track_train_info": train_table})
+    savemat(osp.join(info, "tracks_test_info.mat"), {"track_test_info": test_table})
+    query = (np.asarray(query_rows, dtype=np.uint16) + 1).reshape(1, -1)
+    savemat(osp.join(info, "query_IDX.mat"), {"query_IDX": query})
+    return train_names, train_table, test_names, test_table
 
 
 def check_track_table(table, names, mat_path, variable, names_path):
@@ -60,7 +96,7 @@ def check_track_table(table, names, mat_path, variable, names_path):
     changes = np.concatenate([[0], np.cumsum(prefix[1:] != prefix[:-1])])
     rows = np.flatnonzero(nonempty)
     first, last = start[rows] - 1, end[rows] - 1
-    expected = np.array([f"{_pid_prefix(p)}C{c}" for p, c in zip(pid[rows], cam[rows])])
+    expected = np.array([f"{pid_prefix(p)}C{c}" for p, c in zip(pid[rows], cam[rows])])
     bad = np.flatnonzero((prefix[first] != expected) | (changes[first] != changes[last]))
     if len(bad):
         r, i = rows[bad[0]], bad[0]

@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 import scipy.io
 
-from ..keypoint_cache import write_cache
+from ..datasets.mars import pid_prefix
+from ...keypoints.cache import write_cache
 from ..tracklets import FrameList
 from .figure import make_outfits
 from .scene import make_camera_styles
@@ -46,7 +47,7 @@ class PlannedTracklet:
     spec: TrackletSpec
 
     def frame_names(self):
-        folder = pid_folder(self.pid)
+        folder = pid_prefix(self.pid)
         return [f"{folder}C{self.camid}T{self.number:04d}F{f:03d}.jpg" for f in range(1, self.spec.length + 1)]
 
 
@@ -60,11 +61,6 @@ class SyntheticMarsSummary:
     num_train_frames: int
     num_test_frames: int
     seconds: float
-
-
-def pid_folder(pid):
-    """MARS folder / name prefix of a pid: '00-1' for junk, zero-padded otherwise."""
-    return "00-1" if pid == JUNK_PID else f"{pid:04d}"
 
 
 def _check_arguments(num_train_ids, num_test_ids, num_cameras, tracklets_per_camera,
@@ -175,7 +171,7 @@ def _write_split(dataset_dir, split, planned, styles, frame_size):
     table, names = _track_table(planned)
     keypoints = np.zeros((len(names), 17, 3), np.float32)
     for row, p in zip(table, planned):
-        folder = os.path.join(dataset_dir, split, pid_folder(p.pid))
+        folder = os.path.join(dataset_dir, split, pid_prefix(p.pid))
         os.makedirs(folder, exist_ok=True)
         frames, kps = render_tracklet(p.spec, styles[p.camid - 1], frame_size)
         keypoints[row[0] - 1:row[1]] = kps

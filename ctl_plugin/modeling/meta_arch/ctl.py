@@ -5,8 +5,9 @@ from fastreid.config import configurable
 from fastreid.modeling.heads import build_heads
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 
-from ..heads.ctl_head import CTLGraphHead
-from ..heads.fusion import BRANCHES, FusionBlock
+from ...config import ConfigError
+from ..graph.ctl_graph import CTLGraph
+from ..graph.fusion import BRANCHES, FusionBlock
 from ..keypoint_source import build_keypoint_heatmaps
 from ..losses.diversity import diversity_loss
 from .video_baseline import VideoBaseline
@@ -21,14 +22,14 @@ def feature_channels(backbone, image_size):
         out = backbone(probe.new_zeros(1, 3, *image_size))
     backbone.train(was_training)
     if out.dim() != 4:
-        raise ValueError(f"MODEL.BACKBONE.NAME: CTL needs a backbone returning feature maps "
+        raise ConfigError(f"MODEL.BACKBONE.NAME: CTL needs a backbone returning feature maps "
                          f"[B, C, h, w], got shape {tuple(out.shape)}")
     return out.shape[1]
 
 
 @META_ARCH_REGISTRY.register()
 class CTL(VideoBaseline):
-    """Backbone per frame -> key-point heat-maps -> CTLGraphHead (Eq. 1-7) -> FusionBlock
+    """Backbone per frame -> key-point heat-maps -> CTLGraph (Eq. 1-7) -> FusionBlock
     (Sec. 3.5) -> one fast-reid head (MODEL.HEADS) per branch g, a, c.
 
     Training: fast-reid's losses (MODEL.LOSSES) on each branch, suffixed with the
@@ -37,15 +38,12 @@ class CTL(VideoBaseline):
     """
 
     @configurable
-    def __init__(self, *, graph_head, fusion, keypoint_heatmaps, inference_branch, div_scale, **kwargs):
+    def __init__(self, *, graph, fusion, keypoint_heatmaps, inference_branch, div_scale, **kwargs):
         super().__init__(**kwargs)
-        if inference_branch not in BRANCHES:
-            raise ValueError(f"CTL.FUSION.INFERENCE_BRANCH: expected one of {BRANCHES}, "
-                             f"got {inference_branch!r}")
-        self.graph_head = graph_head
+        self.graph = graph
         self.fusion = fusion
         self.keypoint_heatmaps = keypoint_heatmaps
-        self.inference_branch = inference_branch
+        self.set_inference_branch(inference_branch)
         self.div_scale = div_scale
 
     @classmethod
@@ -57,19 +55,26 @@ class CTL(VideoBaseline):
         head_cfg.MODEL.BACKBONE.FEAT_DIM = channels
         base["heads"] = torch.nn.ModuleDict({b: build_heads(head_cfg) for b in BRANCHES})
         c = cfg.CTL
-        graph_head = CTLGraphHead(
+        graph = CTLGraph(
             channels, scales=c.CROSS_SCALE.SCALES, gcl_mode=c.GCL.MODE, num_layers=c.GCL.NUM_LAYERS,
             window=c.GCL.WINDOW, num_frames=cfg.VIDEO.TRAIN.SEQ_LEN, use_mask=c.TOPOLOGY.MASK,
             use_context=c.TOPOLOGY.CONTEXT, cross_scale=c.CROSS_SCALE.ENABLED,
             cs_layers=c.CROSS_SCALE.NUM_LAYERS, alpha=c.CROSS_SCALE.ALPHA,
-            embed_dim=c.CROSS_SCALE.EMBED_DIM)
-        return dict(base, graph_head=graph_head, fusion=FusionBlock(channels, 5),
+            embed_dim=c.CROSS_SCALE.EMBED_DIM,
+            embedding_bn_per_scale=c.CROSS_SCALE.EMBEDDING_BN == "per_scale")
+        return dict(base, graph=graph, fusion=FusionBlock(channels, 5),
                     keypoint_heatmaps=build_keypoint_heatmaps(cfg),
                     inference_branch=c.FUSION.INFERENCE_BRANCH, div_scale=c.LOSSES.DIV_SCALE)
 
+    def set_inference_branch(self, branch):
+        """Test with V_f^branch (CTL.FUSION.INFERENCE_BRANCH): "g", "a" or "c"."""
+        if branch not in BRANCHES:
+            raise ConfigError(f"CTL.FUSION.INFERENCE_BRANCH: expected one of {BRANCHES}, got {branch!r}")
+        self.inference_branch = branch
+
     def video_head(self, fmaps, batched_inputs, targets=None):
         heatmaps = self.keypoint_heatmaps(batched_inputs, fmaps.shape[-2:]).to(fmaps.device)
-        global_feat, parts = self.graph_head(fmaps, heatmaps)
+        global_feat, parts = self.graph(fmaps, heatmaps)
         if not self.training:
             feat = self.fusion(global_feat, parts, (self.inference_branch,))[self.inference_branch]
             return self.heads[self.inference_branch](feat[..., None, None])

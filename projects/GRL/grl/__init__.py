@@ -1,7 +1,7 @@
 """GRL: Global-guided Reciprocal Learning for video re-ID (Liu et al., CVPR 2021).
 
 Importing the package registers the `GRL` meta-architecture and `GRLHead` into
-fast-reid's registries; `add_grl_config(cfg)` adds the GRL config node.
+fast-reid's registries and the GRL config node into `ctl_plugin.config.build_cfg`.
 """
 import ctl_plugin  # noqa: F401  (compat fixes before fastreid is imported)
 

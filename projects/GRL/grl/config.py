@@ -5,7 +5,10 @@ Clip settings are not here: every project's node lives in one cfg, so GRL's
 """
 from fastreid.config import CfgNode as CN
 
+from ctl_plugin.config import register_config
 
+
+@register_config
 def add_grl_config(cfg):
     """GRL: Global-guided Reciprocal Learning (Liu et al., CVPR 2021)."""
     _C = cfg

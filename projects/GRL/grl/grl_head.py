@@ -4,6 +4,8 @@ import torch.nn.functional as F
 from torch import nn
 from fastreid.modeling.heads import REID_HEADS_REGISTRY
 
+from ctl_plugin.config import ConfigError
+
 from .attention_pooling import TemporalSelfAttentionPooling
 from .correlation import GlobalGuidedCorrelation
 from .reciprocal import TemporalReciprocalLearning
@@ -25,6 +27,10 @@ class GRLHead(nn.Module):
 
     def __init__(self, cfg):
         super().__init__()
+        if cfg.MODEL.META_ARCHITECTURE != "GRL":
+            raise ConfigError(f"MODEL.HEADS.NAME 'GRLHead' takes the clips' feature maps [B, T, C, h, w] "
+                             f"only under MODEL.META_ARCHITECTURE 'GRL', got "
+                             f"{cfg.MODEL.META_ARCHITECTURE!r}")
         channels = cfg.MODEL.BACKBONE.FEAT_DIM
         reduction = cfg.GRL.CHANNEL_REDUCTION
         if channels < 8 or reduction < 1 or channels // reduction < 1:
@@ -37,6 +43,15 @@ class GRLHead(nn.Module):
         self.low_bn = nn.BatchNorm1d(channels)
         self.attention_pool = TemporalSelfAttentionPooling(channels, cfg.GRL.ATTENTION_DIM)
         self.verification = PairVerification(channels)
+
+    @property
+    def feature_dim(self):
+        """Width of every feature the head returns in training."""
+        return self.channels
+
+    def verify(self, probe, gallery):
+        """Same-identity logits of paired video features [B, C], [B, C] -> [B]."""
+        return self.verification(probe, gallery)
 
     def forward(self, fmaps, targets=None):
         if fmaps.dim() != 5 or fmaps.shape[2] != self.channels:

@@ -25,8 +25,8 @@ class GRL(VideoBaseline):
     @configurable
     def __init__(self, *, num_classes, oim_scale, oim_momentum, loss_weights, triplet_margin, **kwargs):
         super().__init__(**kwargs)
-        self.oim_high = OIMLoss(self.heads.channels, num_classes, oim_scale, oim_momentum)
-        self.oim_low = OIMLoss(self.heads.channels, num_classes, oim_scale, oim_momentum)
+        self.oim_high = OIMLoss(self.heads.feature_dim, num_classes, oim_scale, oim_momentum)
+        self.oim_low = OIMLoss(self.heads.feature_dim, num_classes, oim_scale, oim_momentum)
         self.loss_weights = loss_weights
         self.triplet_margin = triplet_margin
 
@@ -63,7 +63,7 @@ class GRL(VideoBaseline):
         self.oim_high.update(torch.cat((video, frames.flatten(0, 1))), torch.cat((targets, frame_targets)))
         self.oim_low.update(outputs["low_features"], targets)
         log_accuracy(video_logits.detach(), targets)
-        pair_logits = self.heads.verification(video[0::2], video[1::2])
+        pair_logits = self.heads.verify(video[0::2], video[1::2])
         return {
             "loss_frame_oim": frame_oim * weight["frame_oim"],
             "loss_video_oim": video_oim * weight["video_oim"],

@@ -1,11 +1,10 @@
-import ctl_plugin  # noqa: F401  (compat fixes before fastreid)
 from pathlib import Path
 
 import pytest
 import yaml
+from ctl_plugin.config import build_cfg
 from fastreid.config import CfgNode, get_cfg
 
-from ctl_plugin import add_plugin_config
 from projects.GRL.grl import add_grl_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -13,7 +12,7 @@ BASE_VIDEO = CONFIGS.parents[2] / "configs" / "Base-Video.yml"
 
 
 def full_cfg():
-    return add_grl_config(add_plugin_config(get_cfg()))
+    return build_cfg()
 
 
 def own_keys(name):
@@ -40,7 +39,6 @@ def test_config_files_hold_known_keys_and_the_official_settings(name, dataset):
     assert (cfg.GRL.OIM.SCALE, cfg.GRL.LOSS.VERIFICATION) == (30.0, 20.0)
 
 
-@pytest.mark.skipif(not BASE_VIDEO.exists(), reason="configs/Base-Video.yml is not in this checkout")
 @pytest.mark.parametrize("name", ["GRL_MARS.yml", "GRL_iLIDSVID.yml", "GRL_PRID2011.yml"])
 def test_config_files_merge_over_the_plugin_base(name):
     cfg = full_cfg()

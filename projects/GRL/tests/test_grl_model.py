@@ -1,19 +1,17 @@
-import ctl_plugin  # noqa: F401  (compat fixes before fastreid)
 import pytest
 import torch
-from fastreid.config import get_cfg
+from ctl_plugin.config import build_cfg
 from fastreid.modeling import build_model
 from fastreid.utils.events import EventStorage
 
-from ctl_plugin import add_plugin_config  # noqa: E402
-from projects.GRL.grl import GRL, add_grl_config
+from projects.GRL.grl import GRL
 
 T = 3
 LOSSES = {"loss_frame_oim", "loss_video_oim", "loss_low_oim", "loss_verification", "loss_triplet"}
 
 
 def tiny_cfg(num_classes=6):
-    cfg = add_grl_config(add_plugin_config(get_cfg()))
+    cfg = build_cfg()
     cfg.MODEL.META_ARCHITECTURE = "GRL"
     cfg.MODEL.HEADS.NAME = "GRLHead"
     cfg.MODEL.HEADS.NUM_CLASSES = num_classes
@@ -87,6 +85,10 @@ def test_bad_setups_are_named():
     cfg = tiny_cfg()
     cfg.MODEL.HEADS.NAME = "EmbeddingHead"
     with pytest.raises(ValueError, match="MODEL.HEADS.NAME 'GRLHead'"):
+        build_model(cfg)
+    cfg = tiny_cfg()
+    cfg.MODEL.META_ARCHITECTURE = "VideoBaseline"
+    with pytest.raises(ValueError, match="'GRLHead' .* only under MODEL.META_ARCHITECTURE 'GRL'"):
         build_model(cfg)
     model = build_model(tiny_cfg(num_classes=2))
     with EventStorage(), pytest.raises(ValueError, match="IMS_PER_BATCH must be even"):

@@ -4,7 +4,10 @@ Defaults are those of the official code's `train.sh`.
 """
 from fastreid.config import CfgNode as CN
 
+from ctl_plugin.config import register_config
 
+
+@register_config
 def add_stmn_config(cfg):
     """Add the STMN node: the two memories and the weights of their spread losses."""
     _C = cfg

@@ -3,7 +3,6 @@ import matplotlib.image
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from projects.STMN.stmn import draw_addressing
 
 

@@ -4,7 +4,6 @@ import math
 import pytest
 import torch
 
-import ctl_plugin  # noqa: F401
 from projects.STMN.stmn.spatial_memory import SpatialMemory
 from projects.STMN.stmn.spread_loss import memory_spread_loss
 from projects.STMN.stmn.temporal_memory import TemporalMemory

@@ -6,12 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import ctl_plugin
-from fastreid.config import get_cfg
+from ctl_plugin.config import build_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 
-from projects.STMN.stmn import add_stmn_config
 from projects.STMN.stmn.spread_loss import memory_spread_loss
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -19,9 +17,7 @@ NUM_CLASSES, SEQ_LEN = 4, 4
 
 
 def tiny_cfg(**overrides):
-    cfg = get_cfg()
-    ctl_plugin.add_plugin_config(cfg)
-    add_stmn_config(cfg)
+    cfg = build_cfg()
     cfg.MODEL.META_ARCHITECTURE = "STMN"
     cfg.MODEL.DEVICE = "cpu"
     cfg.MODEL.BACKBONE.PRETRAIN = False

@@ -8,6 +8,7 @@ only, so W^l (and the window-collapsing convolution) is shared by the scales.
 import torch
 from torch import nn
 
+from ...config import ConfigError
 from .context_block import ContextBlock
 from .temporal_windows import sliding_windows
 
@@ -44,7 +45,7 @@ class GraphConvLayer(nn.Module):
                  use_mask=True, use_context=True):
         super().__init__()
         if mode not in ("3d", "frame"):
-            raise ValueError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {mode!r}")
+            raise ConfigError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {mode!r}")
         physical = torch.as_tensor(physical, dtype=torch.float32)
         groups = torch.as_tensor(node_groups)
         n = physical.shape[0]

@@ -3,6 +3,7 @@ import torch
 from scipy.linalg import block_diag
 from torch import nn
 
+from ...config import ConfigError
 from ...keypoints import skeleton
 from .cross_scale import CrossScaleGraphConv
 from .graph_conv3d import GraphConvLayer
@@ -18,7 +19,7 @@ def member_pooling(src, dst):
     return inside / inside.sum(1, keepdim=True)
 
 
-class CTLGraphHead(nn.Module):
+class CTLGraph(nn.Module):
     """Part features of `scales` (Eq. 1) -> L graph layers on the context-reinforced
     topology (Eq. 2-4, shortcut X^{l+1} = X^l + X^{l+1} from the second layer on)
     -> V_p = X_s3 + alpha * sum over the other scales of X_s->s3 (Eq. 7).
@@ -34,15 +35,15 @@ class CTLGraphHead(nn.Module):
 
     def __init__(self, channels, scales=("s3", "s1", "s2"), gcl_mode="3d", num_layers=2, window=3,
                  num_frames=6, use_mask=True, use_context=True, cross_scale=True, cs_layers=1,
-                 alpha=0.3, embed_dim=256):
+                 alpha=0.3, embed_dim=256, embedding_bn_per_scale=True):
         super().__init__()
         scales = tuple(scales)
         if DESTINATION not in scales or len(set(scales)) != len(scales):
-            raise ValueError(f"CTL.CROSS_SCALE.SCALES must hold 's3' and no repeats, got {scales}")
+            raise ConfigError(f"CTL.CROSS_SCALE.SCALES must hold 's3' and no repeats, got {scales}")
         if gcl_mode not in ("3d", "frame", "none"):
-            raise ValueError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {gcl_mode!r}")
+            raise ConfigError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {gcl_mode!r}")
         if cs_layers not in (1, 2) or (cs_layers == 2 and (gcl_mode == "none" or num_layers < 2)):
-            raise ValueError(f"CTL.CROSS_SCALE.NUM_LAYERS must be 1, or 2 with CTL.GCL.NUM_LAYERS >= 2 "
+            raise ConfigError(f"CTL.CROSS_SCALE.NUM_LAYERS must be 1, or 2 with CTL.GCL.NUM_LAYERS >= 2 "
                              f"and CTL.GCL.MODE not 'none'; got {cs_layers} with {num_layers} "
                              f"{gcl_mode!r} layers")
         self.part_features = PartFeatures(scales)
@@ -61,7 +62,8 @@ class CTLGraphHead(nn.Module):
         self.cross_scale = None
         if cross_scale:
             self.cross_scale = nn.ModuleList(
-                nn.ModuleList(CrossScaleGraphConv(channels, embed_dim) for _ in self.sources)
+                nn.ModuleList(CrossScaleGraphConv(channels, embed_dim, embedding_bn_per_scale)
+                              for _ in self.sources)
                 for _ in self.cs_after)
         elif self.sources:
             pool = torch.cat([member_pooling(s, DESTINATION) for s in self.sources], dim=1)

@@ -19,13 +19,14 @@ and runs in shards:
 Each chunk file appears by an atomic rename, so a killed run leaves only whole
 chunks; `merge` writes F.npy and F.json from them and removes F.parts.
 """
-import hashlib
 import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from ..config import ConfigError
 
 FORMAT_VERSION = 1
 NUM_KEYPOINTS = 17
@@ -51,17 +52,6 @@ def cache_paths(cache_dir, dataset_name, frame_list_name):
     """(array path, sidecar path) of one split's cache."""
     stem = os.path.join(cache_dir, dataset_name, frame_list_name)
     return stem + ".npy", stem + ".json"
-
-
-def file_sha256(path, chunk=1 << 20):
-    """SHA-256 of a weights file, recorded in the sidecar ('' for no file)."""
-    if not path:
-        return ""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_sidecar(sidecar_path, info: CacheInfo):
@@ -120,7 +110,7 @@ class KeypointCache:
         if info.frames_sha1 != frame_list.digest():
             problems.append("a different frame list (SHA-1 of the frame names differs)")
         if estimator and info.estimator != estimator:
-            problems.append(f"estimator '{info.estimator}' (KEYPOINTS.ESTIMATOR is '{estimator}')")
+            problems.append(f"estimator '{info.estimator}' (KEYPOINTS.CACHE_ESTIMATOR is '{estimator}')")
         if weights_sha256 and info.weights_sha256 != weights_sha256:
             problems.append(f"weights SHA-256 '{info.weights_sha256}' (expected '{weights_sha256}')")
         array = np.load(array_path, mmap_mode="r")
@@ -149,7 +139,7 @@ class ChunkedCacheWriter:
 
     def __init__(self, cache_dir, dataset_name, frame_list, estimator, weights_sha256, chunk_size):
         if chunk_size < 1:
-            raise ValueError(f"KEYPOINTS.EXTRACT.CHUNK_SIZE must be >= 1, got {chunk_size}")
+            raise ConfigError(f"KEYPOINTS.EXTRACT.CHUNK_SIZE must be >= 1, got {chunk_size}")
         self.cache_dir = cache_dir
         self.dataset_name = dataset_name
         self.frame_list = frame_list

@@ -1,0 +1,51 @@
+"""What `train_net.py` runs: `setup(args)` builds and freezes the cfg, `main(args)` trains
+and evaluates (or only evaluates with --eval-only), each with fast-reid's own machinery."""
+import logging
+import os
+
+from fastreid.engine import default_setup
+from fastreid.utils.env import seed_all_rng
+
+from ..config import build_cfg
+from .checkpoint import load_model_weights
+from .trainer import VideoTrainer
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_seed(cfg, resume=False):
+    """SEED, or for a negative SEED the one recorded by the run being resumed in
+    OUTPUT_DIR/config.yaml, or else a fresh random one."""
+    if cfg.SEED >= 0:
+        return cfg.SEED
+    saved = os.path.join(cfg.OUTPUT_DIR, "config.yaml")
+    if resume and os.path.isfile(saved):
+        seed = build_cfg(saved).SEED
+        if seed >= 0:
+            return seed
+    return int.from_bytes(os.urandom(4), "little") >> 1
+
+
+def setup(args):
+    """`build_cfg` from fast-reid's command-line arguments with SEED resolved, frozen, then
+    fast-reid's setup (output folder, logger, config dump) and every RNG seeded with SEED."""
+    cfg = build_cfg(args.config_file, args.opts)
+    cfg.SEED = resolve_seed(cfg, getattr(args, "resume", False))
+    cfg.freeze()
+    default_setup(cfg, args)  # seeds every RNG at random, then:
+    seed_all_rng(cfg.SEED)
+    logger.info(f"Seeded python, numpy and torch with SEED {cfg.SEED}")
+    return cfg
+
+
+def main(args):
+    """Train and evaluate as fast-reid's DefaultTrainer does; returns the last test results."""
+    cfg = setup(args)
+    if args.eval_only:
+        cfg.defrost()
+        cfg.MODEL.BACKBONE.PRETRAIN = False
+        model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
+        return VideoTrainer.test(cfg, model)
+    trainer = VideoTrainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    return trainer.train()
