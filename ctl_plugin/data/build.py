@@ -19,14 +19,14 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.utils import comm
 
 from ..config import ConfigError
+from ..config_checks import KEYPOINT_SOURCES, check_train_set
+from ..io import file_sha256
 from ..keypoints.cache import KeypointCache
 from .clip_dataset import ClipDataset, clip_batch_collator
 from .seeded_sampling import ResumableLoader, SeededBatchSampler, draw_seed, seed_worker
 from .transforms import ClipTransform
 
 logger = logging.getLogger(__name__)
-
-KEYPOINT_SOURCES = ("none", "cache", "online")
 
 
 def data_root():
@@ -45,15 +45,25 @@ def keypoint_cache_dir(cfg):
     return cfg.KEYPOINTS.CACHE_DIR or os.path.join(data_root(), "keypoints")
 
 
-def open_keypoint_caches(cfg, name, dataset):
-    """{FrameList: KeypointCache} for every frame list of `dataset`, or None without a cache."""
+def cache_weights_sha256(cfg):
+    """The weights a cache must have been made with: those of KEYPOINTS.MMPOSE.CHECKPOINT
+    when it names a file and KEYPOINTS.CACHE_ESTIMATOR an mmpose estimator, else any."""
+    checkpoint = cfg.KEYPOINTS.MMPOSE.CHECKPOINT
+    if cfg.KEYPOINTS.CACHE_ESTIMATOR.startswith("mmpose") and os.path.isfile(checkpoint):
+        return file_sha256(checkpoint)
+    return ""
+
+
+def open_keypoint_caches(cfg, name, dataset, for_training=False):
+    """{FrameList: KeypointCache} for every frame list of `dataset`, or None without a cache.
+    Each is validated (see `keypoints.cache`); caches of random weights are refused `for_training`."""
     source = cfg.KEYPOINTS.SOURCE
     if source not in KEYPOINT_SOURCES:
         raise ConfigError(f"KEYPOINTS.SOURCE '{source}' is unknown; expected one of {KEYPOINT_SOURCES}")
     if source != "cache":
         return None
-    cache_dir = keypoint_cache_dir(cfg)
-    return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.CACHE_ESTIMATOR)
+    cache_dir, weights = keypoint_cache_dir(cfg), cache_weights_sha256(cfg)
+    return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.CACHE_ESTIMATOR, weights, for_training)
             for fl in dataset.frame_lists.values()}
 
 
@@ -68,9 +78,10 @@ def build_video_train_loader(cfg):
         if comm.is_main_process():
             dataset.show_train()
         items.extend(dataset.train)
-        caches.update(open_keypoint_caches(cfg, name, dataset) or {})
+        caches.update(open_keypoint_caches(cfg, name, dataset, for_training=True) or {})
     train_set = ClipDataset(items, ClipTransform.from_config(cfg, is_train=True), cfg.VIDEO.TRAIN.SEQ_LEN,
                             keypoints=caches or None, relabel=True)
+    check_train_set(cfg, len(train_set), train_set.num_classes, comm.get_world_size())
     # fast-reid's samplers take their shuffling seed from numpy's global RNG
     np.random.seed(draw_seed(cfg.SEED, "sampler", 0) % 2 ** 32)
     sampler = fr_build.build_reid_train_loader(cfg, train_set=train_set).batch_sampler.sampler

@@ -4,13 +4,17 @@ import logging
 import os
 
 from fastreid.engine import default_setup
+from fastreid.utils import comm
 from fastreid.utils.env import seed_all_rng
 
 from ..config import build_cfg
+from ..config_checks import check_config
 from .checkpoint import load_model_weights
+from .run_lock import OutputDirLock
 from .trainer import VideoTrainer
 
 logger = logging.getLogger(__name__)
+_LOCKS = {}  # OUTPUT_DIR -> the OutputDirLock this process holds on it
 
 
 def resolve_seed(cfg, resume=False):
@@ -26,12 +30,28 @@ def resolve_seed(cfg, resume=False):
     return int.from_bytes(os.urandom(4), "little") >> 1
 
 
+def lock_output_dir(output_dir):
+    """Hold OUTPUT_DIR for this process's training (a second live run is refused)."""
+    if output_dir and comm.is_main_process() and output_dir not in _LOCKS:
+        _LOCKS[output_dir] = OutputDirLock(output_dir).acquire()
+
+
+def unlock_output_dir(output_dir):
+    lock = _LOCKS.pop(output_dir, None)
+    if lock is not None:
+        lock.release()
+
+
 def setup(args):
-    """`build_cfg` from fast-reid's command-line arguments with SEED resolved, frozen, then
-    fast-reid's setup (output folder, logger, config dump) and every RNG seeded with SEED."""
+    """`build_cfg` from fast-reid's command-line arguments with SEED resolved and every key
+    checked, frozen; OUTPUT_DIR locked for a training; then fast-reid's setup (output
+    folder, logger, config dump) and every RNG seeded with SEED."""
     cfg = build_cfg(args.config_file, args.opts)
     cfg.SEED = resolve_seed(cfg, getattr(args, "resume", False))
+    check_config(cfg)
     cfg.freeze()
+    if not args.eval_only:
+        lock_output_dir(cfg.OUTPUT_DIR)
     default_setup(cfg, args)  # seeds every RNG at random, then:
     seed_all_rng(cfg.SEED)
     logger.info(f"Seeded python, numpy and torch with SEED {cfg.SEED}")
@@ -46,6 +66,9 @@ def main(args):
         cfg.MODEL.BACKBONE.PRETRAIN = False
         model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
         return VideoTrainer.test(cfg, model)
-    trainer = VideoTrainer(cfg)
-    trainer.resume_or_load(resume=args.resume)
-    return trainer.train()
+    try:
+        trainer = VideoTrainer(cfg)
+        trainer.resume_or_load(resume=args.resume)
+        return trainer.train()
+    finally:
+        unlock_output_dir(cfg.OUTPUT_DIR)
