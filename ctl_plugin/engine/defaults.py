@@ -10,11 +10,11 @@ from fastreid.utils.env import seed_all_rng
 from ..config import build_cfg
 from ..config_checks import check_config
 from .checkpoint import load_model_weights
-from .run_lock import OutputDirLock
+from ..io import ProcessLock
 from .trainer import VideoTrainer
 
 logger = logging.getLogger(__name__)
-_LOCKS = {}  # OUTPUT_DIR -> the OutputDirLock this process holds on it
+_LOCKS = {}  # OUTPUT_DIR -> the ProcessLock this process holds on it
 
 
 def resolve_seed(cfg, resume=False):
@@ -31,9 +31,11 @@ def resolve_seed(cfg, resume=False):
 
 
 def lock_output_dir(output_dir):
-    """Hold OUTPUT_DIR for this process's training (a second live run is refused)."""
+    """Hold OUTPUT_DIR for this process's training: a second live training into it, whose
+    checkpoints would mix with this one's, is refused."""
     if output_dir and comm.is_main_process() and output_dir not in _LOCKS:
-        _LOCKS[output_dir] = OutputDirLock(output_dir).acquire()
+        lock = ProcessLock(os.path.join(output_dir, ".train.lock"), "training (OUTPUT_DIR)")
+        _LOCKS[output_dir] = lock.acquire()
 
 
 def unlock_output_dir(output_dir):

@@ -73,10 +73,17 @@ def write_index(dataset_dir, train_records, test_records, query_rows):
 def check_track_table(table, names, mat_path, variable, names_path):
     """Validate MARS track rows against their name list; return the non-empty mask.
 
-    Every non-empty row [start, end, pid, camid] must lie inside the name list,
-    and every frame it covers must be named `<pid4>C<camid>...`.
+    A row [start, end, pid, camid] with end = start - 1 is an empty tracklet; end < start - 1
+    (e.g. swapped columns) is corruption. Every non-empty row must lie inside the name
+    list, and every frame it covers must be named `<pid4>C<camid>...`.
     """
     start, end, pid, cam = table.T
+    bad = np.flatnonzero(end < start - 1)
+    if len(bad):
+        r = bad[0]
+        raise DatasetLayoutError(
+            f"'{mat_path}': row {r + 1} of '{variable}' has start {start[r]} > end {end[r]}; expected "
+            f"start <= end (or end = start - 1 for an empty tracklet): swapped columns?")
     nonempty = end >= start
     bad = np.flatnonzero(nonempty & ((start < 1) | (end > len(names))))
     if len(bad):
@@ -141,6 +148,11 @@ class MARS(VideoDataset):
         test_ok = check_track_table(test_table, test_names, paths["test_table"],
                                     "track_test_info", paths["test_names"])
         query_rows = self._query_rows(paths["query"], test_table)
+        empty = [r for r in query_rows if not test_ok[r]]
+        if empty:  # a dropped query would change the protocol without a word
+            raise DatasetLayoutError(
+                f"'{paths['query']}': 'query_IDX' names row {empty[0] + 1} of track_test_info, an empty "
+                f"tracklet ({len(empty)} such queries); every query needs frames")
 
         def rows(table, ok, frames):
             """(span, or None when empty, pid, 0-based camid) of every table row."""

@@ -17,17 +17,29 @@ import os
 import torch
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY, Baseline
 
+from ...config import ConfigError
+
 
 def check_pretrained_weights(cfg):
     """fast-reid downloads ImageNet weights when PRETRAIN_PATH is empty; here nothing can be
-    downloaded, so a missing file is an error that says what to do."""
+    downloaded, so a missing file is an error that says what to do. The file must load with
+    `torch.load(weights_only=True)` before fast-reid's backbone loads it, so a file that
+    would run code is refused whatever torch's default."""
     backbone = cfg.MODEL.BACKBONE
-    if backbone.PRETRAIN and not os.path.isfile(backbone.PRETRAIN_PATH):
+    if not backbone.PRETRAIN:
+        return
+    if not os.path.isfile(backbone.PRETRAIN_PATH):
         raise FileNotFoundError(
             f"MODEL.BACKBONE.PRETRAIN is True but MODEL.BACKBONE.PRETRAIN_PATH "
             f"'{backbone.PRETRAIN_PATH}' is not a file: put the ImageNet weights of the backbone "
             f"there (for ResNet-50, torchvision's resnet50-19c8e357.pth) or set "
             f"MODEL.BACKBONE.PRETRAIN False")
+    try:
+        torch.load(backbone.PRETRAIN_PATH, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ConfigError(f"MODEL.BACKBONE.PRETRAIN_PATH '{backbone.PRETRAIN_PATH}' cannot be loaded as "
+                          f"weights only ({type(e).__name__}: {str(e)[:300]}); only tensors and "
+                          f"containers of them are accepted") from e
 
 
 def pool_clips(features, num_clips):
