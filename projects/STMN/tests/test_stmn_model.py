@@ -113,6 +113,28 @@ def test_key_branches_are_value_branch_copies_without_the_closing_relu(model):
     assert (spatial_keys < 0).any()
 
 
+def test_imagenet_mobilenetv2_is_branched_at_its_last_stage():
+    cfg = tiny_cfg(**{"MODEL.BACKBONE.NAME": "build_torchvision_mobilenetv2_backbone",
+                      "MODEL.BACKBONE.DEPTH": "1.0x", "MODEL.BACKBONE.PRETRAIN": True,
+                      "MODEL.BACKBONE.PRETRAIN_PATH": "", "MODEL.BACKBONE.FEAT_DIM": 1280})
+    backbone = build_model(cfg).backbone.eval()
+    assert len(backbone.stem) == 14 and len(backbone.value_branch) == 5  # features.0-13, features.14-18
+    for branch in (backbone.spatial_key_branch, backbone.temporal_key_branch):
+        torch.testing.assert_close(branch[-1][0].weight, backbone.value_branch[-1][0].weight)
+        assert branch[-1][0].weight.data_ptr() != backbone.value_branch[-1][0].weight.data_ptr()
+    with torch.no_grad():
+        values, spatial_keys, temporal_keys = backbone((torch.rand(2, 3, 64, 32) * 255 - 128) / 64)
+    assert values.shape == spatial_keys.shape == (2, 1280, 4, 2)
+    torch.testing.assert_close(spatial_keys.clamp(0, 6), values)  # the closing ReLU6 is gone
+    torch.testing.assert_close(temporal_keys, spatial_keys)
+    assert (spatial_keys < 0).any()
+    cfg.MODEL.BACKBONE.NAME = "build_osnet_backbone"
+    cfg.MODEL.BACKBONE.DEPTH = "x0_25"
+    cfg.MODEL.BACKBONE.PRETRAIN = False
+    with pytest.raises(TypeError, match="STMN needs a fast-reid ResNet .* or the plugin's MobileNetV2"):
+        build_model(cfg)
+
+
 def test_addressing_weights_for_visualisation(model):
     model.eval()
     weights = model.addressing({"images": clips(2)})
