@@ -22,6 +22,7 @@ from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.engine.checkpoint import load_model_weights
+from ctl_plugin.modeling.meta_arch import CTL
 from ctl_plugin.retrieval import extract_features
 from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
 from fastreid.utils.compute_dist import build_dist
@@ -85,12 +86,12 @@ def draw_keypoints(args, dataset, num_query, out_dir):
 
 
 def draw_adjacency(args, model, loader, out_dir):
-    if not hasattr(model, "graph"):
+    if not isinstance(model, CTL):
         logger.info(f"{type(model).__name__} has no learned topology: adjacency pictures skipped")
         return
     os.makedirs(out_dir, exist_ok=True)
     batches = [b for _, b in zip(range(args.context_batches), loader)]
-    for kind, matrices in (("mask", adjacency.learned_masks(model)),
+    for kind, matrices in (("mask", adjacency.learned_masks(model, batches[0])),
                            ("context", adjacency.mean_contexts(model, batches))):
         label = "A^m" if kind == "mask" else f"mean A^c over {sum(len(b['num_clips']) for b in batches)} tracklets"
         for (layer, scale), m in matrices.items():

@@ -71,6 +71,28 @@ class CTLGraph(nn.Module):
             self.register_buffer("source_pool", pool, persistent=False)
             self.register_buffer("source_index", index, persistent=False)
 
+    @torch.no_grad()
+    def topology(self, fmaps, heatmaps):
+        """What each graph layer's adjacency (Eq. 2-3) is made of, per scale:
+        {(layer, scale): {"mask": A^m [N_s, N_s] or None, "context": A^c [B, T|1, tau, N_s, tau, N_s]
+        or None}}, A^c of these clips (one matrix per window, its tau x tau frame blocks
+        kept apart; Fig. 4a layers have tau = 1 and one matrix per clip)."""
+        n = sum(sl.stop - sl.start for sl in self.slices.values())
+        out = {}
+
+        def observe(i, layer, nodes):
+            mask = layer.learned_mask()
+            context = None if layer.context is None else layer.context(nodes)
+            if context is not None:
+                tau = context.shape[-1] // n
+                context = context.unflatten(-1, (tau, n)).unflatten(-3, (tau, n))
+            for scale, sl in self.slices.items():
+                out[i, scale] = {"mask": None if mask is None else mask[sl, sl],
+                                 "context": None if context is None else context[..., sl, :, sl]}
+
+        self(fmaps, heatmaps, observe)
+        return out
+
     def combine(self, nodes, run):
         """Eq. 7: V_p = X_s3 + alpha * (X_s13 + X_s23) from joint nodes [B, T, N, C]."""
         dst = nodes[:, :, self.slices[DESTINATION]]
@@ -83,12 +105,15 @@ class CTLGraph(nn.Module):
             moved = self.source_pool @ nodes[:, :, self.source_index]
         return dst + self.alpha * moved
 
-    def forward(self, fmaps, heatmaps):
+    def forward(self, fmaps, heatmaps, observe=None):
+        """observe(i, layer, nodes): called with every graph layer's input nodes [B, T, N, C]."""
         global_feat, nodes = self.part_features(fmaps, heatmaps)
         if not len(self.layers):
             return global_feat, self.combine(nodes, 0)
         dst = self.slices[DESTINATION]
         for i, layer in enumerate(self.layers):
+            if observe is not None:
+                observe(i, layer, nodes)
             nodes = layer(nodes) if i == 0 else nodes + layer(nodes)
             if i in self.cs_after[:-1]:
                 fused = self.combine(nodes, self.cs_after.index(i))

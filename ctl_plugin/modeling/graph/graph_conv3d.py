@@ -66,11 +66,15 @@ class GraphConvLayer(nn.Module):
             self.collapse = nn.Linear(self.window * channels, channels, bias=False)
             self.bn = nn.BatchNorm1d(channels)
 
+    def learned_mask(self):
+        """A^m [N, N] (block-diagonal by scale), or None without the mask."""
+        return None if self.mask is None else self.mask * self.mask_support
+
     def adjacency(self, x):
         """Â (with self-loops) of every window: [tau N, tau N], or [B, T|1, tau N, tau N] with A^c."""
         a = self.static
         if self.mask is not None:
-            a = a + (self.mask * self.mask_support).repeat(self.window, self.window)
+            a = a + self.learned_mask().repeat(self.window, self.window)
         if self.context is not None:
             a = a + self.context(x)
         return a

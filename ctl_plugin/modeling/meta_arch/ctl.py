@@ -72,6 +72,12 @@ class CTL(VideoBaseline):
             raise ConfigError(f"CTL.FUSION.INFERENCE_BRANCH: expected one of {BRANCHES}, got {branch!r}")
         self.inference_branch = branch
 
+    @torch.no_grad()
+    def topology(self, batched_inputs):
+        """`CTLGraph.topology` of a batch of clips: {(layer, scale): {"mask", "context"}}."""
+        fmaps = self.frame_features(self.preprocess_image(batched_inputs))
+        return self.graph.topology(fmaps, self.keypoint_heatmaps(batched_inputs, fmaps.shape[-2:]).to(fmaps.device))
+
     def video_head(self, fmaps, batched_inputs, targets=None):
         heatmaps = self.keypoint_heatmaps(batched_inputs, fmaps.shape[-2:]).to(fmaps.device)
         global_feat, parts = self.graph(fmaps, heatmaps)
