@@ -70,16 +70,15 @@ def draw_rank_lists(args, items, distmat, pids, camids, num_query, out_dir):
 
 
 def draw_keypoints(args, dataset, num_query, out_dir):
-    caches = dataset.keypoints
-    if caches is None:
-        logger.info("no key-point cache (KEYPOINTS.SOURCE is not 'cache'): key-point overlays skipped")
-        return
     os.makedirs(out_dir, exist_ok=True)
     for q in range(min(args.num_queries, num_query)):
         span = dataset.img_items[q][0]
         frames, idx = ranklist.spread_frames(span, args.query_frames)
+        kps = dataset.cached_keypoints(span, idx)
+        if kps is None:
+            logger.info("no key-point cache (KEYPOINTS.SOURCE is not 'cache'): key-point overlays skipped")
+            return
         frames = frames[:len(idx)]
-        kps = caches[span.frames].lookup(span.start + idx)
         ranklist.save_png(keypoints.draw_keypoint_clip(frames, kps, scale=args.keypoint_scale),
                           os.path.join(out_dir, f"{q:04d}.png"))
     logger.info(f"key-point overlays written to {out_dir}")

@@ -51,6 +51,13 @@ class ClipDataset(Dataset):
     def num_cameras(self):
         return len(self.cams)
 
+    def cached_keypoints(self, span, frame_indices):
+        """Cached key-points [n, 17, 3] (frame pixels) of frames `frame_indices` of a tracklet's
+        span, or None when the dataset reads no key-point cache."""
+        if self.keypoints is None:
+            return None
+        return self.keypoints[span.frames].lookup(span.start + np.asarray(frame_indices))
+
     def clip_indices(self, span, generator=None):
         if self.test_mode is None:
             return restricted_random_indices(len(span), self.seq_len, generator)[None, :]
@@ -66,9 +73,7 @@ class ClipDataset(Dataset):
         unique, inverse = np.unique(indices, return_inverse=True)
         decoded = [read_frame(span.path(int(i))) for i in unique]
         frames = [decoded[j] for j in inverse.reshape(-1)]
-        kps = None
-        if self.keypoints is not None:
-            kps = self.keypoints[span.frames].lookup(span.start + indices.reshape(-1))
+        kps = self.cached_keypoints(span, indices.reshape(-1))
         images, kps = self.transform(frames, kps, generator)
         n_clips, t = indices.shape
         if self.relabel:

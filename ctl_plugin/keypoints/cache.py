@@ -307,9 +307,6 @@ class ChunkedCacheWriter:
         np.save(tmp, keypoints)
         os.replace(tmp, self.chunk_path(start))
 
-    def is_complete(self):
-        return all(self.is_done(s) for s, _ in self.chunks())
-
     def merge(self):
         """Write the whole cache from the chunks, then remove the parts folder."""
         missing = [s for s, _ in self.chunks() if not self.is_done(s)]
