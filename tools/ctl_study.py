@@ -135,7 +135,7 @@ def report(records, rows):
                                     "min/run"], tablefmt="github")
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--set", choices=sorted(SETS), default="study")
     p.add_argument("--rows", nargs="+", metavar="ROW", help="row names (default: all; see --list)")
@@ -145,7 +145,7 @@ def main():
     p.add_argument("--jobs", type=int, default=1, help="runs at a time (they share the CPU threads)")
     p.add_argument("--out", default=os.path.join(ROOT, "logs", "ctl_study"))
     p.add_argument("--list", action="store_true", help="print the rows and their keys, then exit")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.list:
         print(tabulate([[n, os.path.basename(c), " ".join(k)] for n, (c, k) in ROWS.items()],
                        headers=["row", "config", "keys"]))

@@ -99,7 +99,8 @@ def draw_adjacency(args, model, loader, out_dir):
     logger.info(f"adjacency matrices written to {out_dir}")
 
 
-def main(args):
+def main(argv=None):
+    args = parse_args(argv)
     cfg = setup(args)
     setup_logger(name="ctl_plugin")
     setup_logger(name="fastreid")
@@ -120,4 +121,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    main()
