@@ -6,7 +6,6 @@ from ctl_plugin import engine
 from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.config_checks import check_config, check_train_set
 from ctl_plugin.data import build_video_train_loader
-from tests.fixtures import video_datasets
 from tests.test_train_net import parse
 
 CTL = ["MODEL.META_ARCHITECTURE", "CTL", "KEYPOINTS.SOURCE", "cache", "MODEL.DEVICE", "cpu"]
@@ -73,22 +72,18 @@ def test_a_batch_the_training_set_cannot_fill():
     check_train_set(cfg, num_tracklets=40, num_identities=4)
 
 
-def test_training_that_would_hang_or_divide_by_zero_is_refused_before_it_starts(tmp_path, monkeypatch):
+def test_training_that_would_hang_or_divide_by_zero_is_refused_before_it_starts(mars_root):
     """The MARS fixture has 4 training ids and 8 tracklets: 8 ids x 1 would loop forever in
     fast-reid's sampler, a batch of 10 would make an epoch of 0 iterations."""
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
     with pytest.raises(ConfigError, match="= 8 identities per batch, but MARS has 4 training identities"):
-        engine.main(parse(tmp_path / "a", "DATALOADER.NUM_INSTANCE", "1"))
+        engine.main(parse(mars_root / "a", "DATALOADER.NUM_INSTANCE", "1"))
     with pytest.raises(ConfigError, match="IMS_PER_BATCH is 10 but MARS has 8 training tracklets"):
-        engine.main(parse(tmp_path / "b", "SOLVER.IMS_PER_BATCH", "10", "DATALOADER.SAMPLER_TRAIN", "TrainingSampler"))
+        engine.main(parse(mars_root / "b", "SOLVER.IMS_PER_BATCH", "10", "DATALOADER.SAMPLER_TRAIN", "TrainingSampler"))
 
 
-def test_combineall_reaches_the_training_loader(tmp_path, monkeypatch):
+def test_combineall_reaches_the_training_loader(mars_root):
     """DATASETS.COMBINEALL: train on train + query + gallery, as the loader sees it."""
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
-    plain = build_video_train_loader(engine.setup(parse(tmp_path / "a")))
-    combined = build_video_train_loader(engine.setup(parse(tmp_path / "b", "DATASETS.COMBINEALL", "True")))
+    plain = build_video_train_loader(engine.setup(parse(mars_root / "a")))
+    combined = build_video_train_loader(engine.setup(parse(mars_root / "b", "DATASETS.COMBINEALL", "True")))
     assert len(plain.dataset) == 8 and plain.dataset.num_classes == 4
     assert len(combined.dataset) == 20 and combined.dataset.num_classes == 4 + 3

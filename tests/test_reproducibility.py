@@ -13,18 +13,11 @@ import torch
 from ctl_plugin import engine
 from ctl_plugin.data import build_video_train_loader
 from ctl_plugin.data.seeded_sampling import SeededBatchSampler, draw_seed
-from tests.fixtures import video_datasets
 from tests.test_train_net import parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = ["SOLVER.CHECKPOINT_PERIOD", "2", "TEST.EVAL_PERIOD", "100", "SOLVER.IMS_PER_BATCH", "4"]
 
-
-@pytest.fixture
-def mars_root(tmp_path, monkeypatch):
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
-    return tmp_path
 
 
 def weights(path):

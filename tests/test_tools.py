@@ -9,7 +9,6 @@ import torch
 
 from ctl_plugin.config import build_cfg
 from ctl_plugin.engine import VideoTrainer
-from tests.fixtures import video_datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = sorted(glob.glob(os.path.join(ROOT, "tools", "*.py")))
@@ -47,12 +46,6 @@ def test_model_stats_on_grl(capsys):
     out = capsys.readouterr().out
     assert out.startswith("GRL: ") and "M parameters" in out and "GFLOPs per clip of 4 x 64 x 32" in out
 
-
-@pytest.fixture
-def mars_root(tmp_path, monkeypatch):
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
-    return tmp_path
 
 
 def test_visualize_on_grl(mars_root):

@@ -32,12 +32,6 @@ def parse(output_dir, *extra):
     return default_argument_parser().parse_args(argv)
 
 
-@pytest.fixture
-def mars_root(tmp_path, monkeypatch):
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
-    return tmp_path
-
 
 def test_train_loader_gives_identity_balanced_clips(mars_root):
     cfg = engine.setup(parse(mars_root / "out"))

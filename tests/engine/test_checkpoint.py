@@ -9,19 +9,12 @@ import torch
 from ctl_plugin import engine
 from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.engine.checkpoint import CheckpointMismatchError, VideoCheckpointer, load_model_weights
-from tests.fixtures import video_datasets
 from tests.test_train_net import parse
 
 CTL = ["MODEL.META_ARCHITECTURE", "CTL", "MODEL.BACKBONE.NAME", "build_ctl_resnet_backbone",
        "MODEL.BACKBONE.LAST_STRIDE", "1", "KEYPOINTS.SOURCE", "online", "KEYPOINTS.MMPOSE.CHECKPOINT", "random",
        "KEYPOINTS.MMPOSE.INPUT_SIZE", "[64, 32]", "CTL.CROSS_SCALE.EMBED_DIM", "8"]
 
-
-@pytest.fixture
-def mars_root(tmp_path, monkeypatch):
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
-    return tmp_path
 
 
 def tiny(*opts):

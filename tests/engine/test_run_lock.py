@@ -10,7 +10,6 @@ import pytest
 
 from ctl_plugin import engine
 from ctl_plugin.io import FolderLockedError, ProcessLock
-from tests.fixtures import video_datasets
 from tests.test_train_net import parse
 
 HOLD = textwrap.dedent("""
@@ -28,10 +27,8 @@ def hold(path):
     return proc
 
 
-def test_a_second_live_training_into_the_same_output_dir_is_refused(tmp_path, monkeypatch):
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
-    out = tmp_path / "out"
+def test_a_second_live_training_into_the_same_output_dir_is_refused(mars_root):
+    out = mars_root / "out"
     proc = hold(out / ".train.lock")
     try:
         with pytest.raises(FolderLockedError, match=rf"'{out}' is in use by another training .*pid {proc.pid}"):
