@@ -9,7 +9,7 @@ PIP     := $(PY) -m pip
 TORCH   ?= torch==2.13.0
 SITE    := $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
 STAMP   := $(VENV)/.ctl-reid-installed
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 # Real footage for the tracking tests and the video demo (skipped when it cannot be fetched).
 SAMPLE_VIDEO := datasets/samples/vtest.avi
 
@@ -47,7 +47,7 @@ $(SAMPLE_VIDEO):
 	-sh tools/fetch_sample_video.sh $@
 
 test: install $(SAMPLE_VIDEO)
-	$(PY) -m pytest -q $(PYTEST_ARGS) tests projects
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

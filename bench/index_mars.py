@@ -9,6 +9,7 @@ created empty. Then times `MARS(root=...)` and prints a table.
 
     python bench/index_mars.py
 """
+import argparse
 import os
 import tempfile
 import time
@@ -75,6 +76,7 @@ def test_records(rng, train_pids):
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as root:
         t0 = time.perf_counter()

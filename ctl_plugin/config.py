@@ -17,6 +17,10 @@ PROJECT_ENTRY_POINTS = "ctl_reid.projects"
 _PROJECT_NODES = []
 
 
+class ConfigError(ValueError):
+    """A config key holds a value that cannot work; the message names the key and what it expects."""
+
+
 def add_video_config(cfg):
     """VIDEO: how tracklets become clips (Sec. 4.1 of the CTL paper: T = 6)."""
     _C = cfg
@@ -26,10 +30,12 @@ def add_video_config(cfg):
     # shorter than SEQ_LEN repeat frames.
     _C.VIDEO.TRAIN = CN()
     _C.VIDEO.TRAIN.SEQ_LEN = 6
-    # Test clips. MODE "all": every frame, in consecutive SEQ_LEN-frame clips
-    # (the last one padded by repeating its last frame); the model averages the
-    # clip features into one tracklet feature. MODE "chunk_first": one clip made
-    # of the first frame of each of SEQ_LEN equal chunks (fast, approximate).
+    # Test clips; the model averages a tracklet's clip features into one feature.
+    # MODE "all": every frame, in consecutive SEQ_LEN-frame clips (the last one padded
+    # by repeating its last frame). "interleaved": every frame, in clips that each
+    # take one frame of each of SEQ_LEN equal chunks, so a test clip spans the
+    # tracklet with the time gaps of a training (RRS) clip. "chunk_first": one clip
+    # made of the first frame of each chunk (fast, approximate).
     _C.VIDEO.TEST = CN()
     _C.VIDEO.TEST.SEQ_LEN = 6
     _C.VIDEO.TEST.MODE = "all"
@@ -56,8 +62,11 @@ def add_keypoint_config(cfg):
     _C.KEYPOINTS.CACHE_ESTIMATOR = ""
     # Gaussian radius, in feature-map cells, of heat-maps rendered from cached key-points.
     _C.KEYPOINTS.SIGMA = 1.0
-    # Heat-maps are normalised by a spatial softmax (Eq. 1); logits are divided
-    # by this temperature (1.0 is the paper's plain softmax).
+    # How a heat-map becomes the distribution over feature cells that pools its key-point's
+    # feature (Eq. 1). "softmax": the paper's spatial softmax of the map divided by
+    # SOFTMAX_TEMPERATURE (1.0: the plain softmax, nearly uniform for maps in [0, 1]);
+    # "sum": the map divided by its sum (a zero map, confidence 0, becomes uniform).
+    _C.KEYPOINTS.HEATMAP_NORM = "softmax"
     _C.KEYPOINTS.SOFTMAX_TEMPERATURE = 1.0
 
     # The mmpose estimator: online mode, and `tools/extract_keypoints.py --estimator mmpose`.
@@ -135,6 +144,10 @@ def add_ctl_config(cfg):
     _C.CTL.CROSS_SCALE.ALPHA = 0.3
     # Width of the relation embeddings phi, varphi, h, f of Eq. 5.
     _C.CTL.CROSS_SCALE.EMBED_DIM = 256
+    # phi and varphi of Eq. 5 have no scale index, so one FC of each serves both scales
+    # of a CS-GCL. "per_scale": each scale has its own BN after them, whose running
+    # statistics describe that scale's nodes; "shared": one BN sees both scales.
+    _C.CTL.CROSS_SCALE.EMBEDDING_BN = "per_scale"
     # Fusion block, Sec. 3.5.
     _C.CTL.FUSION = CN()
     # Branch used as the tracklet feature at test: "g" (V_f^g), "a" (V_f^a, the paper's) or "c" (V_f^c).
@@ -154,6 +167,13 @@ RENAMED_KEYS = {
 
 def add_plugin_config(cfg):
     """Every node of the plugin."""
+    # Seed of python's, numpy's and torch's RNGs, of fast-reid's sampler and of every
+    # training clip's frames and augmentation (data/seeded_sampling.py); a negative
+    # value draws one at random, which the config saved in OUTPUT_DIR records.
+    cfg.SEED = -1
+    # Restoring a model (--resume, --eval-only, MODEL.WEIGHTS, the tools) refuses a
+    # checkpoint whose keys or shapes differ from the model's; False loads the keys that fit.
+    cfg.MODEL.WEIGHTS_STRICT = True
     add_video_config(cfg)
     add_keypoint_config(cfg)
     add_ctl_config(cfg)

@@ -28,3 +28,17 @@ def prid2011_dataset(tmp_path):
 def duke_video_dataset(tmp_path):
     """(data root, description) of a tiny DukeMTMC-VideoReID under <root>/dukemtmc-vidreid."""
     return tmp_path, video_datasets.make_duke_video(str(tmp_path))
+
+
+@pytest.fixture
+def lsvid_dataset(tmp_path):
+    """(data root, description) of a tiny LS-VID under <root>/LS-VID."""
+    return tmp_path, video_datasets.make_lsvid(str(tmp_path))
+
+
+@pytest.fixture
+def mars_root(tmp_path, monkeypatch):
+    """tmp_path with a tiny MARS under data/mars, made fast-reid's data root."""
+    video_datasets.make_mars(str(tmp_path / "data"))
+    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
+    return tmp_path

@@ -35,11 +35,16 @@ def train_two_ranks(args):
     cfg = engine.setup(args)
     trainer = RecordingTrainer(cfg)
     initial = {k: v.detach().clone() for k, v in trainer.model.module.named_parameters() if v.requires_grad}
-    trainer.train()
-    torch.save(initial, os.path.join(cfg.OUTPUT_DIR, f"initial_rank{comm.get_rank()}.pt"))
-    # parameters, not BN running statistics: fast-reid's DDP keeps those rank-local
+    results = trainer.train()
+    rank = comm.get_rank()
+    torch.save(initial, os.path.join(cfg.OUTPUT_DIR, f"initial_rank{rank}.pt"))
     torch.save({k: v.detach() for k, v in trainer.model.module.named_parameters() if v.requires_grad},
-               os.path.join(cfg.OUTPUT_DIR, f"weights_rank{comm.get_rank()}.pt"))
+               os.path.join(cfg.OUTPUT_DIR, f"weights_rank{rank}.pt"))
+    torch.save({k: v.detach() for k, v in trainer.model.module.named_buffers()},
+               os.path.join(cfg.OUTPUT_DIR, f"buffers_rank{rank}.pt"))
+    if rank == 0:
+        torch.save({k: float(v) for k, v in results.items() if k != "dataset"},
+                   os.path.join(cfg.OUTPUT_DIR, "reported.pt"))
     assert comm.get_world_size() == 2
 
 
@@ -58,6 +63,15 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path, monkeypatch):
     initial = torch.load(out / "initial_rank0.pt")
     trained = [k for k in w0 if not torch.equal(w0[k], initial[k])]
     assert len(trained) == len(w0)  # every trainable parameter was updated
+    # one set of BatchNorm statistics: the reported metrics are those of the saved model
+    b0, b1 = torch.load(out / "buffers_rank0.pt"), torch.load(out / "buffers_rank1.pt")
+    assert all(torch.equal(b0[k], b1[k]) for k in b0)
+    alone = parse(tmp_path / "alone", "MODEL.WEIGHTS", str(out / "model_final.pth"))
+    alone.eval_only = True
+    saved = engine.main(alone)
+    reported = torch.load(out / "reported.pt")
+    for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
+        assert abs(reported[key] - saved[key]) < 1e-4, (key, reported, saved)
     gathered = torch.load(out / "gathered_pids.pt")
     loader, num_query = engine.VideoTrainer.build_test_loader(engine.setup(parse(tmp_path / "o3")), "MARS")
     expected = torch.tensor([item[1] for item in loader.dataset.img_items])

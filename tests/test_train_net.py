@@ -6,9 +6,11 @@ import pytest
 import torch
 
 from fastreid.engine import default_argument_parser
+from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.events import EventStorage
 
 from ctl_plugin import engine
+from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader, build_video_train_loader
 from tests.fixtures import video_datasets
 
@@ -29,12 +31,6 @@ def parse(output_dir, *extra):
             "OUTPUT_DIR", str(output_dir), *extra]
     return default_argument_parser().parse_args(argv)
 
-
-@pytest.fixture
-def mars_root(tmp_path, monkeypatch):
-    video_datasets.make_mars(str(tmp_path / "data"))
-    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
-    return tmp_path
 
 
 def test_train_loader_gives_identity_balanced_clips(mars_root):
@@ -83,6 +79,39 @@ def test_train_and_evaluate_with_rerank_and_flip(mars_root):
         assert 0.0 <= results[key] <= 100.0
     # identities are colours: even a briefly trained model ranks well above chance
     assert results["mAP"] > 40.0
+
+
+def test_lsvid_release_layout_through_eval_only(tmp_path, monkeypatch):
+    """LS-VID as released: identity-balanced training clips, and a saved checkpoint
+    evaluated by `train_net.py --eval-only` with fast-reid's evaluator (5 queries,
+    10 gallery tracklets, the queries not among them)."""
+    video_datasets.make_lsvid(str(tmp_path / "data"))
+    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path / "data"))
+    out = tmp_path / "out"
+    lsvid = ("DATASETS.NAMES", "('LSVID',)", "DATASETS.TESTS", "('LSVID',)")
+    cfg = engine.setup(parse(out, *lsvid))
+    batch = next(iter(build_video_train_loader(cfg)))
+    assert batch["images"].shape == (8, 4, 3, 64, 32) and len(set(batch["targets"].tolist())) == 4
+    loader, num_query = build_video_test_loader(cfg, "LSVID")
+    assert (num_query, len(loader.dataset)) == (5, 15)
+    Checkpointer(engine.VideoTrainer.build_model(cfg), str(out)).save("model_init")
+    args = parse(out, *lsvid, "MODEL.WEIGHTS", str(out / "model_init.pth"))
+    args.eval_only = True
+    results = engine.main(args)
+    for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
+        assert 0.0 <= results[key] <= 100.0
+
+
+@pytest.mark.parametrize("model", ["Baseline", "CTL"])
+def test_lsvid_configs_change_only_the_dataset(model):
+    """configs/<model>_LSVID.yml is <model>_MARS.yml with LS-VID's datasets and output folder."""
+    lsvid, mars = (build_cfg(os.path.join(ROOT, "configs", f"{model}_{d}.yml"))
+                   for d in ("LSVID", "MARS"))
+    assert lsvid.DATASETS.NAMES == lsvid.DATASETS.TESTS == ("LSVID",)
+    assert lsvid.OUTPUT_DIR == f"logs/lsvid/{model.lower()}"
+    lsvid.merge_from_list(["DATASETS.NAMES", mars.DATASETS.NAMES, "DATASETS.TESTS",
+                           mars.DATASETS.TESTS, "OUTPUT_DIR", mars.OUTPUT_DIR])
+    assert lsvid == mars
 
 
 def test_loss_dict_names_fastreid_losses(mars_root):

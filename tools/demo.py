@@ -19,11 +19,11 @@ from tabulate import tabulate
 DEFAULT_CONFIGS = ["configs/Demo/Baseline_Synthetic.yml", "configs/Demo/CTL_Synthetic.yml"]
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS)
     parser.add_argument("--data-root", default=data_root())
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ["FASTREID_DATASETS"] = args.data_root
 
     if not os.path.isdir(os.path.join(args.data_root, "synthetic-mars")):

@@ -13,6 +13,7 @@ import argparse
 
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import keypoint_cache_dir, load_dataset
+from ctl_plugin.keypoints.cache import KeypointCache
 
 
 def parse_shard(text):
@@ -33,6 +34,9 @@ def argument_parser():
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="i/n")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace caches made with other frames, estimator or weights")
+    parser.add_argument("--revalidate", action="store_true",
+                        help="the frames were copied or moved: check the bytes of a sample of frames "
+                             "against each cache and record their new sizes and times (extracts nothing)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
     return parser
@@ -47,6 +51,13 @@ def main(argv=None):
     names = list(dict.fromkeys(list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS)))
     datasets = {name: load_dataset(cfg, name) for name in names}
     cache_dir = keypoint_cache_dir(cfg)
+    if args.revalidate:
+        for name, dataset in datasets.items():
+            for frame_list in dataset.frame_lists.values():
+                changed = KeypointCache.revalidate(cache_dir, name, frame_list)
+                print(f"{name}/{frame_list.name}: " + ("the same frame bytes; new file times recorded"
+                                                       if changed else "unchanged"))
+        return []
     estimator = build_offline_estimator(cfg, args.estimator)
     status = extract(datasets, estimator, cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
                      cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, shard=args.shard,

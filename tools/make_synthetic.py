@@ -4,9 +4,9 @@
     python tools/make_synthetic.py --root datasets --preview synthetic.png
 
 writes datasets/synthetic-mars/ and datasets/keypoints/SyntheticMARS/, then a
-montage of a few tracklets with their cached key-points drawn on the frames
-(green: visible, yellow: hidden by the walker's own body, red: occluded or
-outside the frame).
+montage of a few tracklets with their cached key-points drawn on the frames,
+coloured by confidence (`visualization.keypoints`: 1 visible, 0.5 hidden by the
+walker's own body, 0 occluded or outside the frame).
 """
 import argparse
 import os
@@ -14,11 +14,11 @@ import os
 import cv2
 import numpy as np
 import scipy.io
-
-from ctl_plugin.keypoints.cache import KeypointCache
 from ctl_plugin.data.synthetic import DATASET_NAME, generate_synthetic_mars
 from ctl_plugin.data.tracklets import FrameList
-from ctl_plugin.keypoints.skeleton import LINKS
+from ctl_plugin.io import read_frame
+from ctl_plugin.keypoints.cache import KeypointCache
+from ctl_plugin.visualization.keypoints import draw_keypoints
 
 
 def parse_args(argv=None):
@@ -45,20 +45,8 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _draw_keypoints(frame, keypoints, scale):
-    big = cv2.resize(frame, (frame.shape[1] * scale, frame.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
-    pts = np.round(keypoints[:, :2] * scale + (scale - 1) / 2).astype(int)
-    for a, b in LINKS:
-        if keypoints[a, 2] > 0 and keypoints[b, 2] > 0:
-            cv2.line(big, tuple(pts[a]), tuple(pts[b]), (255, 255, 255), 1, cv2.LINE_AA)
-    for (x, y), c in zip(pts, keypoints[:, 2]):
-        colour = (0, 220, 0) if c >= 1 else (0, 220, 255) if c > 0 else (0, 0, 255)
-        cv2.circle(big, (int(x), int(y)), max(2, scale), colour, -1, cv2.LINE_AA)
-    return big
-
-
 def keypoint_montage(root, split="train", num_tracklets=6, num_frames=8, scale=3):
-    """BGR montage: the first tracklet of each of the first `num_tracklets` pids of the split
+    """RGB montage: the first tracklet of each of the first `num_tracklets` pids of the split
     (in table order: junk and distractors come first in test), `num_frames` evenly spaced
     frames each, read back from the written layout and key-point cache."""
     dataset_dir = os.path.join(root, "synthetic-mars")
@@ -71,7 +59,8 @@ def keypoint_montage(root, split="train", num_tracklets=6, num_frames=8, scale=3
     rows = []
     for start, end, _, _ in table[first_of_pid[:num_tracklets]]:
         picks = np.unique(np.linspace(start - 1, end - 1, num_frames).round().astype(int))
-        tiles = [_draw_keypoints(cv2.imread(frame_list.path(i)), cache.lookup([i])[0], scale) for i in picks]
+        tiles = [draw_keypoints(read_frame(frame_list.path(i)), cache.lookup([i])[0], radius=scale, scale=scale)
+                 for i in picks]
         tiles += [np.zeros_like(tiles[0])] * (num_frames - len(tiles))
         rows.append(np.concatenate(tiles, axis=1))
     return np.concatenate(rows, axis=0)
@@ -91,7 +80,7 @@ def main(argv=None):
           f"{summary.keypoint_dir}; {summary.seconds:.1f} s")
     if args.preview:
         montage = keypoint_montage(args.root, args.preview_split, args.preview_tracklets, args.preview_frames)
-        if not cv2.imwrite(args.preview, montage):
+        if not cv2.imwrite(args.preview, cv2.cvtColor(montage, cv2.COLOR_RGB2BGR)):
             raise OSError(f"could not write the preview '{args.preview}'")
         print(f"preview: {args.preview}")
     return summary

@@ -34,11 +34,11 @@ def model_stats(cfg):
     return {"params": sum(p.numel() for p in model.parameters()), "flops": counter.get_total_flops()}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True)
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE pairs overriding the config")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cfg = build_cfg(args.config_file, args.opts)
     stats = model_stats(cfg)
     print(f"{cfg.MODEL.META_ARCHITECTURE}: {stats['params'] / 1e6:.2f} M parameters, "

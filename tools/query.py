@@ -23,12 +23,12 @@ import os
 import os.path as osp
 
 import numpy as np
-from ctl_plugin.config import build_cfg
+from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches
-from ctl_plugin.keypoints.cache import CacheInfo, KeypointCache
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
-from ctl_plugin.io import read_frame
 from ctl_plugin.engine import build_test_model
+from ctl_plugin.io import read_frame
+from ctl_plugin.keypoints.cache import KeypointCache, cache_info, check_values
 from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
 from ctl_plugin.visualization import ranklist
 from fastreid.utils.logger import setup_logger
@@ -72,12 +72,13 @@ def query_keypoints(cfg, frames):
 
     estimator = build_offline_estimator(cfg)
     if cfg.KEYPOINTS.CACHE_ESTIMATOR and estimator.name != cfg.KEYPOINTS.CACHE_ESTIMATOR:
-        raise ValueError(f"the gallery's key-points come from KEYPOINTS.CACHE_ESTIMATOR '{cfg.KEYPOINTS.CACHE_ESTIMATOR}', "
-                         f"but KEYPOINTS.EXTRACT.BACKEND runs '{estimator.name}' on the query; set "
-                         f"KEYPOINTS.EXTRACT.BACKEND to the gallery's estimator")
-    kps = estimator.estimate([read_frame(frames.path(i)) for i in range(len(frames))])
-    info = CacheInfo("query", frames.name, len(frames), frames.digest(), estimator.name, estimator.weights_sha256)
-    return {frames: KeypointCache(np.asarray(kps, np.float32), info, path=None)}
+        raise ConfigError(f"KEYPOINTS.CACHE_ESTIMATOR: the gallery's key-points come from "
+                          f"'{cfg.KEYPOINTS.CACHE_ESTIMATOR}', but KEYPOINTS.EXTRACT.BACKEND runs "
+                          f"'{estimator.name}' on the query; set KEYPOINTS.EXTRACT.BACKEND to the gallery's estimator")
+    kps = np.asarray(estimator.estimate([read_frame(frames.path(i)) for i in range(len(frames))]), np.float32)
+    check_values(kps, f"key-points of the query '{frames.root}'")
+    info = cache_info("query", frames, estimator.name, estimator.weights_sha256)
+    return {frames: KeypointCache(kps, info, path=None)}
 
 
 def main(argv=None):

@@ -15,12 +15,12 @@ from tabulate import tabulate
 METRICS = ("Rank-1", "Rank-5", "Rank-10", "mAP")
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True)
     parser.add_argument("--splits", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides, as for train_net.py")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     base_cfg = setup(default_argument_parser().parse_args(["--config-file", args.config_file,
                                                                       *args.opts]))
     rows = []

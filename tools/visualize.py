@@ -21,6 +21,7 @@ import numpy as np
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.engine import build_test_model
+from ctl_plugin.modeling.meta_arch import CTL
 from ctl_plugin.retrieval import extract_features
 from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
 from fastreid.utils.compute_dist import build_dist
@@ -68,28 +69,27 @@ def draw_rank_lists(args, items, distmat, pids, camids, num_query, out_dir):
 
 
 def draw_keypoints(args, dataset, num_query, out_dir):
-    caches = dataset.keypoints
-    if caches is None:
-        logger.info("no key-point cache (KEYPOINTS.SOURCE is not 'cache'): key-point overlays skipped")
-        return
     os.makedirs(out_dir, exist_ok=True)
     for q in range(min(args.num_queries, num_query)):
         span = dataset.img_items[q][0]
         frames, idx = ranklist.spread_frames(span, args.query_frames)
+        kps = dataset.cached_keypoints(span, idx)
+        if kps is None:
+            logger.info("no key-point cache (KEYPOINTS.SOURCE is not 'cache'): key-point overlays skipped")
+            return
         frames = frames[:len(idx)]
-        kps = caches[span.frames].lookup(span.start + idx)
         ranklist.save_png(keypoints.draw_keypoint_clip(frames, kps, scale=args.keypoint_scale),
                           os.path.join(out_dir, f"{q:04d}.png"))
     logger.info(f"key-point overlays written to {out_dir}")
 
 
 def draw_adjacency(args, model, loader, out_dir):
-    if not hasattr(model, "graph"):
+    if not isinstance(model, CTL):
         logger.info(f"{type(model).__name__} has no learned topology: adjacency pictures skipped")
         return
     os.makedirs(out_dir, exist_ok=True)
     batches = [b for _, b in zip(range(args.context_batches), loader)]
-    for kind, matrices in (("mask", adjacency.learned_masks(model)),
+    for kind, matrices in (("mask", adjacency.learned_masks(model, batches[0])),
                            ("context", adjacency.mean_contexts(model, batches))):
         label = "A^m" if kind == "mask" else f"mean A^c over {sum(len(b['num_clips']) for b in batches)} tracklets"
         for (layer, scale), m in matrices.items():
@@ -98,7 +98,8 @@ def draw_adjacency(args, model, loader, out_dir):
     logger.info(f"adjacency matrices written to {out_dir}")
 
 
-def main(args):
+def main(argv=None):
+    args = parse_args(argv)
     cfg = setup(args)
     setup_logger(name="ctl_plugin")
     setup_logger(name="fastreid")
@@ -119,4 +120,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    main()

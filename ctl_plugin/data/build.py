@@ -1,27 +1,32 @@
 """Video train/test loaders, built on fast-reid's own loader builders.
 
-Training goes through `fastreid.data.build_reid_train_loader`, so fast-reid's
-samplers (`DATALOADER.SAMPLER_TRAIN`, e.g. NaiveIdentitySampler: P identities x
-K = NUM_INSTANCE tracklets, distributed-aware), batch size and worker settings
-apply unchanged, with tracklets in place of images. The test loader yields one
-entry per tracklet, queries first, as fast-reid's `ReidEvaluator` expects.
+Training takes its sampler from `fastreid.data.build_reid_train_loader`, so
+fast-reid's samplers (`DATALOADER.SAMPLER_TRAIN`, e.g. NaiveIdentitySampler:
+P identities x K = NUM_INSTANCE tracklets, distributed-aware), batch size and
+worker settings apply unchanged, with tracklets in place of images; the batches
+come from `SeededBatchSampler`, so they are a function of SEED and the iteration.
+The test loader yields one entry per tracklet, queries first, as fast-reid's
+`ReidEvaluator` expects.
 """
 import logging
 import os
 
+import numpy as np
 import torch
 from fastreid.data import build as fr_build
 from fastreid.data import samplers
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.utils import comm
 
-from .clip_dataset import ClipDataset, clip_batch_collator
+from ..config import ConfigError
+from ..config_checks import KEYPOINT_SOURCES, check_train_set
+from ..io import file_sha256
 from ..keypoints.cache import KeypointCache
+from .clip_dataset import ClipDataset, clip_batch_collator
+from .seeded_sampling import ResumableLoader, SeededBatchSampler, draw_seed, seed_worker
 from .transforms import ClipTransform
 
 logger = logging.getLogger(__name__)
-
-KEYPOINT_SOURCES = ("none", "cache", "online")
 
 
 def data_root():
@@ -29,9 +34,10 @@ def data_root():
     return os.getenv("FASTREID_DATASETS", fr_build._root)
 
 
-def load_dataset(cfg, name):
-    """A registered video dataset, built as fast-reid builds its datasets."""
-    return DATASET_REGISTRY.get(name)(root=data_root(), split_id=cfg.VIDEO.SPLIT)
+def load_dataset(cfg, name, combineall=False):
+    """A registered video dataset, built as fast-reid builds its datasets; `combineall`
+    (fast-reid's DATASETS.COMBINEALL, training only) adds its query and gallery to its train set."""
+    return DATASET_REGISTRY.get(name)(root=data_root(), split_id=cfg.VIDEO.SPLIT, combineall=combineall)
 
 
 def keypoint_cache_dir(cfg):
@@ -39,29 +45,56 @@ def keypoint_cache_dir(cfg):
     return cfg.KEYPOINTS.CACHE_DIR or os.path.join(data_root(), "keypoints")
 
 
-def open_keypoint_caches(cfg, name, dataset):
-    """{FrameList: KeypointCache} for every frame list of `dataset`, or None without a cache."""
+def cache_weights_sha256(cfg):
+    """The weights a cache must have been made with: those of KEYPOINTS.MMPOSE.CHECKPOINT
+    when it names a file and KEYPOINTS.CACHE_ESTIMATOR an mmpose estimator, else any."""
+    checkpoint = cfg.KEYPOINTS.MMPOSE.CHECKPOINT
+    if cfg.KEYPOINTS.CACHE_ESTIMATOR.startswith("mmpose") and os.path.isfile(checkpoint):
+        return file_sha256(checkpoint)
+    return ""
+
+
+def open_keypoint_caches(cfg, name, dataset, for_training=False):
+    """{FrameList: KeypointCache} for every frame list of `dataset`, or None without a cache.
+    Each is validated (see `keypoints.cache`); caches of random weights are refused `for_training`."""
     source = cfg.KEYPOINTS.SOURCE
     if source not in KEYPOINT_SOURCES:
-        raise KeyError(f"KEYPOINTS.SOURCE '{source}' is unknown; expected one of {KEYPOINT_SOURCES}")
+        raise ConfigError(f"KEYPOINTS.SOURCE '{source}' is unknown; expected one of {KEYPOINT_SOURCES}")
     if source != "cache":
         return None
-    cache_dir = keypoint_cache_dir(cfg)
-    return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.CACHE_ESTIMATOR)
+    cache_dir, weights = keypoint_cache_dir(cfg), cache_weights_sha256(cfg)
+    return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.CACHE_ESTIMATOR, weights, for_training)
             for fl in dataset.frame_lists.values()}
 
 
 def build_video_train_loader(cfg):
+    """The training loader of DATASETS.NAMES: RRS clips, fast-reid's sampler, seeded batches.
+
+    Returns a `ResumableLoader`: `loader.skip(i)` before the first batch resumes at iteration i.
+    """
     items, caches = [], {}
     for name in cfg.DATASETS.NAMES:
-        dataset = load_dataset(cfg, name)
+        dataset = load_dataset(cfg, name, combineall=cfg.DATASETS.COMBINEALL)
         if comm.is_main_process():
             dataset.show_train()
         items.extend(dataset.train)
-        caches.update(open_keypoint_caches(cfg, name, dataset) or {})
+        caches.update(open_keypoint_caches(cfg, name, dataset, for_training=True) or {})
     train_set = ClipDataset(items, ClipTransform.from_config(cfg, is_train=True), cfg.VIDEO.TRAIN.SEQ_LEN,
                             keypoints=caches or None, relabel=True)
-    return fr_build.build_reid_train_loader(cfg, train_set=train_set)
+    check_train_set(cfg, len(train_set), train_set.num_classes, comm.get_world_size())
+    # fast-reid's samplers take their shuffling seed from numpy's global RNG
+    np.random.seed(draw_seed(cfg.SEED, "sampler", 0) % 2 ** 32)
+    sampler = fr_build.build_reid_train_loader(cfg, train_set=train_set).batch_sampler.sampler
+    mini_batch = cfg.SOLVER.IMS_PER_BATCH // comm.get_world_size()
+    return ResumableLoader(fr_build.DataLoaderX(
+        comm.get_local_rank(),
+        dataset=train_set,
+        batch_sampler=SeededBatchSampler(sampler, mini_batch, cfg.SEED, comm.get_rank()),
+        num_workers=cfg.DATALOADER.NUM_WORKERS,
+        collate_fn=fr_build.fast_batch_collator,
+        worker_init_fn=seed_worker,
+        pin_memory=True,
+    ))
 
 
 def build_video_test_loader(cfg, dataset_name):

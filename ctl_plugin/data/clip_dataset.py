@@ -3,7 +3,10 @@
 Each item is a fast-reid batch element (a dict of tensors):
     train:  images [T, 3, H, W], targets, camids, keypoints [T, 17, 3] (if cached)
     test:   images [n_clips, T, 3, H, W], num_clips, targets, camids, keypoints
-Frames are decoded when asked for, never held in memory.
+Frames are decoded when asked for, never held in memory. A training item asked for
+as `(index, seed)` (see `seeded_sampling.SeededBatchSampler`) draws its frames and
+its augmentation from a generator seeded with `seed`; a plain index uses torch's
+global RNG.
 """
 import numpy as np
 import torch
@@ -48,21 +51,30 @@ class ClipDataset(Dataset):
     def num_cameras(self):
         return len(self.cams)
 
-    def clip_indices(self, span):
+    def cached_keypoints(self, span, frame_indices):
+        """Cached key-points [n, 17, 3] (frame pixels) of frames `frame_indices` of a tracklet's
+        span, or None when the dataset reads no key-point cache."""
+        if self.keypoints is None:
+            return None
+        return self.keypoints[span.frames].lookup(span.start + np.asarray(frame_indices))
+
+    def clip_indices(self, span, generator=None):
         if self.test_mode is None:
-            return restricted_random_indices(len(span), self.seq_len)[None, :]
+            return restricted_random_indices(len(span), self.seq_len, generator)[None, :]
         return test_clip_indices(len(span), self.seq_len, self.test_mode)
 
     def __getitem__(self, index):
+        generator = None
+        if isinstance(index, tuple):
+            index, seed = index
+            generator = torch.Generator().manual_seed(seed)
         span, pid, camid = self.img_items[index]
-        indices = self.clip_indices(span)  # [n_clips, T]
+        indices = self.clip_indices(span, generator)  # [n_clips, T]
         unique, inverse = np.unique(indices, return_inverse=True)
         decoded = [read_frame(span.path(int(i))) for i in unique]
         frames = [decoded[j] for j in inverse.reshape(-1)]
-        kps = None
-        if self.keypoints is not None:
-            kps = self.keypoints[span.frames].lookup(span.start + indices.reshape(-1))
-        images, kps = self.transform(frames, kps)
+        kps = self.cached_keypoints(span, indices.reshape(-1))
+        images, kps = self.transform(frames, kps, generator)
         n_clips, t = indices.shape
         if self.relabel:
             pid, camid = self.pid_dict[pid], self.cam_dict[camid]

@@ -2,11 +2,14 @@
 
 Train: restricted random sampling (RRS): the tracklet is cut into T equal chunks
 and one random frame is drawn from each, so a clip spans the whole tracklet in
-temporal order. Test: every frame, in consecutive T-frame clips, or the first
-frame of each chunk.
+temporal order. Test: every frame, in consecutive T-frame clips ("all") or in
+clips that each span the tracklet like a training clip ("interleaved"), or the
+first frame of each chunk ("chunk_first").
 """
 import numpy as np
 import torch
+
+from ..config import ConfigError
 
 
 def chunk_bounds(length, seq_len):
@@ -45,10 +48,19 @@ def all_frame_clips(length, seq_len):
     return idx.reshape(n_clips, seq_len)
 
 
-TEST_MODES = {"all": all_frame_clips, "chunk_first": chunk_first_indices}
+def interleaved_clips(length, seq_len):
+    """Every frame, in clips spread over the whole tracklet as RRS spreads a training clip
+    -> indices [n_clips, seq_len]: clip j takes frame j of each of the `seq_len` equal
+    chunks (a chunk's last frame once it runs out), n_clips being the longest chunk."""
+    lo, hi = chunk_bounds(length, seq_len)
+    n_clips = int((hi - lo).max())
+    return np.minimum(lo[None, :] + np.arange(n_clips)[:, None], hi[None, :] - 1)
+
+
+TEST_MODES = {"all": all_frame_clips, "interleaved": interleaved_clips, "chunk_first": chunk_first_indices}
 
 
 def test_clip_indices(length, seq_len, mode):
     if mode not in TEST_MODES:
-        raise KeyError(f"VIDEO.TEST.MODE '{mode}' is unknown; expected one of {sorted(TEST_MODES)}")
+        raise ConfigError(f"VIDEO.TEST.MODE '{mode}' is unknown; expected one of {sorted(TEST_MODES)}")
     return TEST_MODES[mode](length, seq_len)

@@ -2,40 +2,82 @@
 and evaluates (or only evaluates with --eval-only), each with fast-reid's own machinery;
 `build_test_model(cfg)`, the model every inference tool runs."""
 import logging
+import os
 
 from fastreid.engine import default_setup
-from fastreid.utils.checkpoint import Checkpointer
+from fastreid.utils import comm
+from fastreid.utils.env import seed_all_rng
 
-from ..config import build_cfg
+from ..config import ConfigError, build_cfg
+from ..config_checks import check_config
+from ..io import ProcessLock
+from .checkpoint import load_model_weights
 from .trainer import VideoTrainer
 
 logger = logging.getLogger(__name__)
+_LOCKS = {}  # OUTPUT_DIR -> the ProcessLock this process holds on it
+
+
+def resolve_seed(cfg, resume=False):
+    """SEED, or for a negative SEED the one recorded by the run being resumed in
+    OUTPUT_DIR/config.yaml, or else a fresh random one."""
+    if cfg.SEED >= 0:
+        return cfg.SEED
+    saved = os.path.join(cfg.OUTPUT_DIR, "config.yaml")
+    if resume and os.path.isfile(saved):
+        seed = build_cfg(saved).SEED
+        if seed >= 0:
+            return seed
+    return int.from_bytes(os.urandom(4), "little") >> 1
+
+
+def lock_output_dir(output_dir):
+    """Hold OUTPUT_DIR for this process's training: a second live training into it, whose
+    checkpoints would mix with this one's, is refused."""
+    if output_dir and comm.is_main_process() and output_dir not in _LOCKS:
+        lock = ProcessLock(os.path.join(output_dir, ".train.lock"), "training (OUTPUT_DIR)")
+        _LOCKS[output_dir] = lock.acquire()
+
+
+def unlock_output_dir(output_dir):
+    lock = _LOCKS.pop(output_dir, None)
+    if lock is not None:
+        lock.release()
 
 
 def setup(args):
-    """`build_cfg` from fast-reid's command-line arguments, frozen, then fast-reid's setup
-    (output folder, logger, config dump)."""
+    """`build_cfg` from fast-reid's command-line arguments with SEED resolved and every key
+    checked, frozen; OUTPUT_DIR locked for a training; then fast-reid's setup (output
+    folder, logger, config dump) and every RNG seeded with SEED."""
     cfg = build_cfg(args.config_file, args.opts)
+    cfg.SEED = resolve_seed(cfg, getattr(args, "resume", False))
+    check_config(cfg)
     cfg.freeze()
-    default_setup(cfg, args)
+    if not args.eval_only:
+        lock_output_dir(cfg.OUTPUT_DIR)
+    default_setup(cfg, args)  # seeds every RNG at random, then:
+    seed_all_rng(cfg.SEED)
+    logger.info(f"Seeded python, numpy and torch with SEED {cfg.SEED}")
     return cfg
 
 
 def build_test_model(cfg):
-    """The model of `cfg` in eval mode, with the weights of MODEL.WEIGHTS (the backbone's
-    ImageNet file is then not read) or, when it is empty, as built: the backbone's ImageNet
-    weights when MODEL.BACKBONE.PRETRAIN, the rest untrained."""
+    """The model of `cfg` in eval mode, restored strictly from MODEL.WEIGHTS (the backbone's
+    ImageNet file is then not read). An empty MODEL.WEIGHTS evaluates the backbone's
+    ImageNet weights (MODEL.BACKBONE.PRETRAIN) with untrained heads, as the log says;
+    without PRETRAIN it is an error, never a randomly initialised model."""
     if not cfg.MODEL.WEIGHTS:
-        logger.warning(f"MODEL.WEIGHTS is empty: {cfg.MODEL.META_ARCHITECTURE} with "
-                       f"{'ImageNet' if cfg.MODEL.BACKBONE.PRETRAIN else 'random'} backbone weights, "
-                       f"untrained heads")
+        if not cfg.MODEL.BACKBONE.PRETRAIN:
+            raise ConfigError("MODEL.WEIGHTS is empty and MODEL.BACKBONE.PRETRAIN is False: the model would "
+                              "be random. Give the weights of a trained model (MODEL.WEIGHTS "
+                              "path/to/model_final.pth), or MODEL.BACKBONE.PRETRAIN True for ImageNet features")
+        logger.warning(f"MODEL.WEIGHTS is empty: {cfg.MODEL.META_ARCHITECTURE} with the backbone's ImageNet "
+                       f"weights and untrained heads")
         return VideoTrainer.build_model(cfg).eval()
     cfg = cfg.clone()
     cfg.defrost()
     cfg.MODEL.BACKBONE.PRETRAIN = False
-    model = VideoTrainer.build_model(cfg)
-    Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    return model.eval()
+    return load_model_weights(VideoTrainer.build_model(cfg), cfg).eval()
 
 
 def main(args):
@@ -43,6 +85,9 @@ def main(args):
     cfg = setup(args)
     if args.eval_only:
         return VideoTrainer.test(cfg, build_test_model(cfg))
-    trainer = VideoTrainer(cfg)
-    trainer.resume_or_load(resume=args.resume)
-    return trainer.train()
+    try:
+        trainer = VideoTrainer(cfg)
+        trainer.resume_or_load(resume=args.resume)
+        return trainer.train()
+    finally:
+        unlock_output_dir(cfg.OUTPUT_DIR)

@@ -1,7 +1,23 @@
-"""`VideoTrainer`: fast-reid's DefaultTrainer with the video loaders; nothing else changes."""
-from fastreid.engine import DefaultTrainer
+"""`VideoTrainer`: fast-reid's DefaultTrainer with the video loaders, and runs that can be
+repeated, resumed and trusted.
+
+- training batches come from `build_video_train_loader`, a function of SEED and the
+  iteration alone, and `resume_or_load` puts back the RNG states and the sampler's
+  position, so a resumed run ends as an uninterrupted one does (on CPU, bit for bit);
+- checkpoints (`VideoCheckpointer`) are strict, weights-only and atomic, and are
+  written before the evaluation of their epoch (`hooks`);
+- under DDP every rank evaluates and saves rank 0's BatchNorm statistics.
+"""
+import logging
+
+from fastreid.engine import DefaultTrainer, hooks
+from fastreid.utils import comm
 
 from ..data.build import build_video_test_loader, build_video_train_loader
+from .checkpoint import VideoCheckpointer, restore_rng_states
+from .hooks import BestCheckpoint, EpochCheckpointer, SyncBuffers
+
+logger = logging.getLogger(__name__)
 
 
 class VideoTrainer(DefaultTrainer):
@@ -12,3 +28,38 @@ class VideoTrainer(DefaultTrainer):
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
         return build_video_test_loader(cfg, dataset_name)
+
+    def build_hooks(self):
+        """fast-reid's hooks, with its PeriodicCheckpointer replaced: rank 0's buffers are
+        broadcast, then the epoch's checkpoint is written, then the evaluation runs, then
+        `model_best` is updated. (DefaultTrainer calls this once its checkpointer exists,
+        which is replaced here by a `VideoCheckpointer` of the same checkpointables.)"""
+        cfg = self.cfg
+        self.checkpointer = VideoCheckpointer(
+            self.model, cfg.OUTPUT_DIR, strict=cfg.MODEL.WEIGHTS_STRICT, save_to_disk=comm.is_main_process(),
+            extra_state=lambda: {"seed": cfg.SEED}, **self.checkpointer.checkpointables)
+        ret = [h for h in super().build_hooks() if not isinstance(h, hooks.PeriodicCheckpointer)]
+        evaluation = next(i for i, h in enumerate(ret) if isinstance(h, hooks.EvalHook))
+        metric = "metric" if len(cfg.DATASETS.TESTS) == 1 else f"{cfg.DATASETS.TESTS[0]}/metric"
+        epochs = EpochCheckpointer(self.checkpointer, cfg.SOLVER.CHECKPOINT_PERIOD, self.max_epoch)
+        before, after = [SyncBuffers()], []
+        if comm.is_main_process():
+            before.append(epochs)
+            after.append(BestCheckpoint(self.checkpointer, epochs, metric))
+        return ret[:evaluation] + before + [ret[evaluation]] + after + ret[evaluation + 1:]
+
+    def resume_or_load(self, resume=True):
+        """fast-reid's resume (model, optimizer, scheduler, epoch), then the run's RNG states
+        and the training loader's position; without a checkpoint to resume, MODEL.WEIGHTS
+        (if any) initialises the model, strictly unless MODEL.WEIGHTS_STRICT is False."""
+        checkpoint = self.checkpointer.resume_or_load(self.cfg.MODEL.WEIGHTS, resume=resume)
+        if not (resume and self.checkpointer.has_checkpoint()):
+            return
+        self.start_epoch = checkpoint.get("epoch", -1) + 1
+        if checkpoint.get("seed", self.cfg.SEED) != self.cfg.SEED:
+            raise ValueError(f"SEED {self.cfg.SEED} differs from the seed {checkpoint['seed']} of the run "
+                             f"being resumed in '{self.cfg.OUTPUT_DIR}': resume with SEED {checkpoint['seed']}")
+        if "rng_states" in checkpoint:
+            restore_rng_states(checkpoint["rng_states"])
+        self.data_loader.skip(self.start_epoch * self.iters_per_epoch)
+        logger.info(f"Resumed at epoch {self.start_epoch}: RNG states and training batches restored")

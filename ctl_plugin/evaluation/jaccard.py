@@ -25,6 +25,8 @@ import scipy.sparse as sp
 import torch
 from fastreid.utils.faiss_utils import index_init_cpu
 
+from ..config import ConfigError
+
 __all__ = ["initial_ranking", "reciprocal_neighbours", "expanded_neighbours", "kernel_weights",
            "local_query_expansion", "jaccard_distance", "k_reciprocal_jaccard"]
 
@@ -154,10 +156,10 @@ def k_reciprocal_jaccard(features: torch.Tensor, k1: int, k2: int, rows=slice(No
         raise ValueError(f"k-reciprocal re-ranking expects features [N, d], got shape {tuple(features.shape)}")
     n = features.size(0)
     if not 1 <= k1 <= n:
-        raise ValueError(f"TEST.RERANK.K1 = {k1}: must be in [1, N = {n}], N the number of query plus "
+        raise ConfigError(f"TEST.RERANK.K1 = {k1}: must be in [1, N = {n}], N the number of query plus "
                          "gallery features (faiss returns no neighbour past N)")
     if k2 < 1:
-        raise ValueError(f"TEST.RERANK.K2 = {k2}: must be at least 1")
+        raise ConfigError(f"TEST.RERANK.K2 = {k2}: must be at least 1")
     features = features.detach().cpu().float()
     ranking = initial_ranking(features, k1)
     weights = kernel_weights(features, expanded_neighbours(ranking, k1))

@@ -1,4 +1,5 @@
 """Key-points: the COCO-17 skeleton, heat-maps (Eq. 1) and the estimators."""
+from ..config import ConfigError
 
 
 def build_online_estimator(cfg):
@@ -20,4 +21,4 @@ def build_offline_estimator(cfg, backend=None):
     if backend == "mediapipe":
         from .mediapipe_estimator import build_mediapipe_estimator
         return build_mediapipe_estimator(cfg)
-    raise ValueError(f"KEYPOINTS.EXTRACT.BACKEND '{backend}': expected 'mmpose' or 'mediapipe'")
+    raise ConfigError(f"KEYPOINTS.EXTRACT.BACKEND '{backend}': expected 'mmpose' or 'mediapipe'")

@@ -4,11 +4,18 @@ On disk, for dataset `D` and frame list `F` (e.g. MARS / bbox_train):
 
     <cache_dir>/D/F.npy    float32 [num_frames, 17, 3]: x, y in the frame's own
                            pixels, confidence in [0, 1]; row i is frame i of F
-    <cache_dir>/D/F.json   sidecar: estimator, its weights' SHA-256, the number of
-                           frames and the SHA-1 of F's frame list
+    <cache_dir>/D/F.json   sidecar: estimator, its weights' SHA-256 ("random" for random
+                           weights), the number of frames, the SHA-1 of F's frame list,
+                           and two fingerprints of a fixed sample of F's frame files:
+                           their sizes and modification times, and their bytes
 
 The sidecar is written last, so a cache without one is incomplete. Opening checks
-the sidecar against the dataset and refuses a cache that does not match it.
+the sidecar against the dataset (frame list, estimator, weights when asked, and the
+sample's sizes and times, so frames replaced under the same names are noticed) and
+the array (its size on disk, finite values, confidences in [0, 1]), and refuses a
+cache that does not match, naming the file and what differs. Frames copied elsewhere
+keep their bytes but not their times: `revalidate` then checks the sample's bytes and
+records the new times.
 
 `ChunkedCacheWriter` builds a cache in chunks, for extraction that survives a kill
 and runs in shards:
@@ -19,6 +26,7 @@ and runs in shards:
 Each chunk file appears by an atomic rename, so a killed run leaves only whole
 chunks; `merge` writes F.npy and F.json from them and removes F.parts.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -26,8 +34,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from ..config import ConfigError
+
+FORMAT_VERSION = 2
 NUM_KEYPOINTS = 17
+FINGERPRINT_SAMPLE = 1024  # frames whose files are fingerprinted, evenly spread over the list
+RANDOM_WEIGHTS = "random"  # weights_sha256 of an estimator with random weights
 
 
 class KeypointCacheError(RuntimeError):
@@ -43,7 +55,55 @@ class CacheInfo:
     frames_sha1: str
     estimator: str
     weights_sha256: str
+    files_stat_sha1: str
+    files_bytes_sha1: str
     format: int = FORMAT_VERSION
+
+
+def fingerprint_sample(frame_list, size=FINGERPRINT_SAMPLE):
+    """Indices of the frames whose files are fingerprinted: `size` evenly spread ones."""
+    n = len(frame_list)
+    return np.unique(np.linspace(0, n - 1, min(n, size)).round().astype(np.int64)) if n else np.zeros(0, np.int64)
+
+
+def files_stat_sha1(frame_list):
+    """SHA-1 of the sample's relative paths, sizes and modification times (cheap: no reads)."""
+    h = hashlib.sha1()
+    for i in fingerprint_sample(frame_list):
+        st = os.stat(frame_list.path(int(i)))
+        h.update(f"{frame_list.relpaths[i]} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def files_bytes_sha1(frame_list):
+    """SHA-1 of the sample's relative paths and bytes."""
+    h = hashlib.sha1()
+    for i in fingerprint_sample(frame_list):
+        h.update(frame_list.relpaths[i].encode())
+        with open(frame_list.path(int(i)), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def cache_info(dataset_name, frame_list, estimator, weights_sha256):
+    """The sidecar of a cache of `frame_list` made now (its frame files must exist)."""
+    return CacheInfo(dataset_name, frame_list.name, len(frame_list), frame_list.digest(), estimator,
+                     weights_sha256, files_stat_sha1(frame_list), files_bytes_sha1(frame_list))
+
+
+def check_values(keypoints, path, first_frame=0):
+    """Refuse key-points [n, 17, 3] that are not finite or whose confidence is outside [0, 1],
+    naming the file and the first bad frame (its row in the frame list)."""
+    bad = ~np.isfinite(keypoints).all(axis=(1, 2))
+    if bad.any():
+        raise KeypointCacheError(f"key-point cache '{path}': frame {first_frame + int(np.argmax(bad))} holds "
+                                 f"non-finite key-points (NaN or inf)")
+    conf = keypoints[..., 2]
+    bad = ((conf < 0) | (conf > 1)).any(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise KeypointCacheError(f"key-point cache '{path}': frame {first_frame + row} holds confidences "
+                                 f"{conf[row].min():.3g}..{conf[row].max():.3g}; expected values in [0, 1]")
 
 
 def cache_paths(cache_dir, dataset_name, frame_list_name):
@@ -66,13 +126,44 @@ def write_cache(cache_dir, dataset_name, frame_list, keypoints, estimator, weigh
         raise ValueError(f"key-points have shape {keypoints.shape}; expected "
                          f"({len(frame_list)}, {NUM_KEYPOINTS}, 3) for frame list '{frame_list.name}'")
     array_path, sidecar_path = cache_paths(cache_dir, dataset_name, frame_list.name)
+    check_values(keypoints, array_path)
     os.makedirs(os.path.dirname(array_path), exist_ok=True)
-    tmp = array_path + ".tmp.npy"
+    tmp = f"{array_path}.{os.getpid()}.tmp.npy"
     np.save(tmp, keypoints)
     os.replace(tmp, array_path)
-    write_sidecar(sidecar_path, CacheInfo(dataset_name, frame_list.name, len(frame_list),
-                                          frame_list.digest(), estimator, weights_sha256))
+    write_sidecar(sidecar_path, cache_info(dataset_name, frame_list, estimator, weights_sha256))
     return array_path
+
+
+HINT = "make it with `python tools/extract_keypoints.py --config-file <cfg>` or set KEYPOINTS.CACHE_DIR"
+
+
+def read_sidecar(array_path, sidecar_path):
+    if not os.path.exists(array_path):
+        raise KeypointCacheError(f"key-point cache '{array_path}' is not found; {HINT}")
+    if not os.path.exists(sidecar_path):
+        raise KeypointCacheError(f"key-point cache '{array_path}' has no sidecar '{sidecar_path}': "
+                                 f"it is incomplete; {HINT}")
+    with open(sidecar_path) as f:
+        try:
+            return CacheInfo(**json.load(f))
+        except (TypeError, ValueError) as e:
+            raise KeypointCacheError(f"'{sidecar_path}': malformed sidecar ({e}); its format may be older "
+                                     f"than {FORMAT_VERSION}: re-extract the cache (--overwrite)") from e
+
+
+def load_array(array_path, num_frames):
+    """The memory-mapped [num_frames, 17, 3] array of a cache, or an error naming the file."""
+    expected = (num_frames, NUM_KEYPOINTS, 3)
+    try:
+        array = np.load(array_path, mmap_mode="r")
+    except (ValueError, OSError) as e:
+        raise KeypointCacheError(f"key-point cache '{array_path}' cannot be read ({e}): truncated or "
+                                 f"damaged? It should hold float32 {expected}; re-extract it") from e
+    if array.shape != expected:
+        raise KeypointCacheError(f"key-point cache '{array_path}' holds an array of shape {array.shape}; "
+                                 f"expected {expected}")
+    return array
 
 
 class KeypointCache:
@@ -84,22 +175,12 @@ class KeypointCache:
         self.path = path
 
     @classmethod
-    def open(cls, cache_dir, dataset_name, frame_list, estimator="", weights_sha256=""):
-        """Open and validate the cache of `frame_list`; `estimator` and `weights_sha256`
-        ('' = any) must match the sidecar."""
+    def open(cls, cache_dir, dataset_name, frame_list, estimator="", weights_sha256="", for_training=False):
+        """Open and validate the cache of `frame_list` (see the module docstring);
+        `estimator` and `weights_sha256` ('' = any) must match the sidecar. A cache made
+        with random weights is refused `for_training`."""
         array_path, sidecar_path = cache_paths(cache_dir, dataset_name, frame_list.name)
-        hint = ("make it with `python tools/extract_keypoints.py --config-file <cfg>` "
-                "or set KEYPOINTS.CACHE_DIR")
-        if not os.path.exists(array_path):
-            raise KeypointCacheError(f"key-point cache '{array_path}' is not found; {hint}")
-        if not os.path.exists(sidecar_path):
-            raise KeypointCacheError(f"key-point cache '{array_path}' has no sidecar '{sidecar_path}': "
-                                     f"it is incomplete; {hint}")
-        with open(sidecar_path) as f:
-            try:
-                info = CacheInfo(**json.load(f))
-            except (TypeError, ValueError) as e:
-                raise KeypointCacheError(f"'{sidecar_path}': malformed sidecar ({e})") from e
+        info = read_sidecar(array_path, sidecar_path)
         problems = []
         if info.format != FORMAT_VERSION:
             problems.append(f"format {info.format} (expected {FORMAT_VERSION})")
@@ -111,13 +192,36 @@ class KeypointCache:
             problems.append(f"estimator '{info.estimator}' (KEYPOINTS.CACHE_ESTIMATOR is '{estimator}')")
         if weights_sha256 and info.weights_sha256 != weights_sha256:
             problems.append(f"weights SHA-256 '{info.weights_sha256}' (expected '{weights_sha256}')")
-        array = np.load(array_path, mmap_mode="r")
-        if array.shape != (len(frame_list), NUM_KEYPOINTS, 3):
-            problems.append(f"array shape {array.shape} (expected ({len(frame_list)}, {NUM_KEYPOINTS}, 3))")
+        if for_training and info.weights_sha256 == RANDOM_WEIGHTS:
+            problems.append(f"key-points of '{info.estimator}' with random weights, which are meaningless "
+                            f"for training; extract them with the estimator's real weights")
+        if not problems and info.files_stat_sha1 != files_stat_sha1(frame_list):
+            problems.append(f"other sizes or modification times of its frame files (of a sample of "
+                            f"{len(fingerprint_sample(frame_list))}): frames replaced under the same names? "
+                            f"Re-extract, or if the frames were only copied, run "
+                            f"`python tools/extract_keypoints.py --config-file <cfg> --revalidate`")
         if problems:
             raise KeypointCacheError(f"key-point cache '{array_path}' does not match {dataset_name}/"
                                      f"{frame_list.name}: it records " + "; ".join(problems))
+        array = load_array(array_path, len(frame_list))
+        for start in range(0, len(array), 1 << 16):
+            check_values(np.asarray(array[start:start + (1 << 16)]), array_path, start)
         return cls(array, info, array_path)
+
+    @staticmethod
+    def revalidate(cache_dir, dataset_name, frame_list):
+        """Frames copied elsewhere: if the sample's bytes are those the cache was made from,
+        record the files' new sizes and times; otherwise refuse. Returns True if rewritten."""
+        array_path, sidecar_path = cache_paths(cache_dir, dataset_name, frame_list.name)
+        info = read_sidecar(array_path, sidecar_path)
+        stat = files_stat_sha1(frame_list)
+        if info.files_stat_sha1 == stat:
+            return False
+        if info.files_bytes_sha1 != files_bytes_sha1(frame_list):
+            raise KeypointCacheError(f"key-point cache '{array_path}': the bytes of its frame files differ from "
+                                     f"those it was made from; the frames changed: re-extract it (--overwrite)")
+        write_sidecar(sidecar_path, CacheInfo(**{**asdict(info), "files_stat_sha1": stat}))
+        return True
 
     def __len__(self):
         return len(self.array)
@@ -137,12 +241,12 @@ class ChunkedCacheWriter:
 
     def __init__(self, cache_dir, dataset_name, frame_list, estimator, weights_sha256, chunk_size):
         if chunk_size < 1:
-            raise ValueError(f"KEYPOINTS.EXTRACT.CHUNK_SIZE must be >= 1, got {chunk_size}")
+            raise ConfigError(f"KEYPOINTS.EXTRACT.CHUNK_SIZE must be >= 1, got {chunk_size}")
         self.cache_dir = cache_dir
         self.dataset_name = dataset_name
         self.frame_list = frame_list
         self.info = CacheInfo(dataset_name, frame_list.name, len(frame_list), frame_list.digest(),
-                              estimator, weights_sha256)
+                              estimator, weights_sha256, "", "")
         self.chunk_size = int(chunk_size)
         self.parts_dir = self.parts_dir_of(cache_dir, dataset_name, frame_list)
         os.makedirs(self.parts_dir, exist_ok=True)
@@ -198,12 +302,10 @@ class ChunkedCacheWriter:
         if keypoints.shape != expected:
             raise ValueError(f"chunk {start} of '{self.parts_dir}': key-points have shape "
                              f"{keypoints.shape}; expected {expected}")
+        check_values(keypoints, self.parts_dir, start)
         tmp = f"{self.chunk_path(start)}.{os.getpid()}.tmp.npy"
         np.save(tmp, keypoints)
         os.replace(tmp, self.chunk_path(start))
-
-    def is_complete(self):
-        return all(self.is_done(s) for s, _ in self.chunks())
 
     def merge(self):
         """Write the whole cache from the chunks, then remove the parts folder."""

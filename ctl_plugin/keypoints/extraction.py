@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from .cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths
-from ..io import read_frame
+from ..io import ProcessLock, read_frame
 
 
 class _FrameReader(torch.utils.data.Dataset):
@@ -80,6 +80,18 @@ def extract(datasets, estimator, cache_dir, chunk_size, batch_size, shard=(0, 1)
     complete frame list is merged into its cache; shards leave their chunks for a
     final run without a shard to merge. Returns a `SplitStatus` per frame list.
     """
+    index, count = shard
+    # shards of one job write disjoint chunks side by side; a run that merges works alone
+    lock = ProcessLock(os.path.join(cache_dir, ".extract.lock"), "key-point extraction into this cache",
+                       shared=count > 1).acquire()
+    try:
+        return _extract(datasets, estimator, cache_dir, chunk_size, batch_size, shard, num_workers,
+                        overwrite, progress)
+    finally:
+        lock.release()
+
+
+def _extract(datasets, estimator, cache_dir, chunk_size, batch_size, shard, num_workers, overwrite, progress):
     index, count = shard
     jobs, status = [], []
     for dataset_name, dataset in datasets.items():

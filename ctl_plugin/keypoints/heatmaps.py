@@ -1,10 +1,15 @@
 """Key-point heat-maps at the backbone's feature resolution (CTL Eq. 1).
 
 Eq. 1 pools key-point features with heat-maps "normalised with a softmax
-function": `normalize_heatmaps` is that spatial softmax, applied to estimator
-outputs (online mode) and to maps rendered from cached key-points alike.
+function": `normalize_heatmaps` makes each map a distribution over the feature
+cells, applied to estimator outputs (online mode) and to maps rendered from cached
+key-points alike. The paper does not scale the softmax's input; heat-maps in
+[0, 1] (an estimator's, or rendered ones) then give nearly uniform maps
+(KEYPOINTS.HEATMAP_NORM and SOFTMAX_TEMPERATURE choose the normalisation).
 """
 import torch
+
+from ..config import ConfigError
 
 
 def render_heatmaps(keypoints, image_size, feature_size, sigma=1.0):
@@ -32,8 +37,23 @@ def render_heatmaps(keypoints, image_size, feature_size, sigma=1.0):
     return (conf.unsqueeze(-1).unsqueeze(-1) * gy.unsqueeze(-1) * gx.unsqueeze(-2))
 
 
-def normalize_heatmaps(heatmaps, temperature=1.0):
-    """Spatial softmax of Eq. 1: each map [..., h, w] sums to 1 over its h * w cells."""
+HEATMAP_NORMS = ("softmax", "sum")
+
+
+def normalize_heatmaps(heatmaps, mode="softmax", temperature=1.0):
+    """Eq. 1's normalisation: each map [..., h, w] sums to 1 over its h * w cells.
+
+    "softmax": softmax(m / temperature) over the cells (temperature 1: the paper's plain softmax);
+    "sum":     m / sum(m), negative values clipped to 0; a map of zeros (a key-point
+               of confidence 0) becomes uniform, as under the softmax.
+    """
     shape = heatmaps.shape
-    flat = heatmaps.reshape(*shape[:-2], shape[-2] * shape[-1]).float() / temperature
-    return torch.softmax(flat, dim=-1).reshape(shape)
+    flat = heatmaps.reshape(*shape[:-2], shape[-2] * shape[-1]).float()
+    if mode == "softmax":
+        return torch.softmax(flat / temperature, dim=-1).reshape(shape)
+    if mode == "sum":
+        flat = flat.clamp(min=0)
+        total = flat.sum(-1, keepdim=True)
+        uniform = torch.full_like(flat, 1.0 / flat.shape[-1])
+        return torch.where(total > 1e-8, flat / total.clamp(min=1e-8), uniform).reshape(shape)
+    raise ConfigError(f"KEYPOINTS.HEATMAP_NORM '{mode}': expected one of {HEATMAP_NORMS}")

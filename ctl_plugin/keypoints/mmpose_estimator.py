@@ -20,13 +20,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..io import file_sha256
+from .cache import RANDOM_WEIGHTS
 from .skeleton import NUM_KEYPOINTS
 
 logger = logging.getLogger(__name__)
 
-# KEYPOINTS.MMPOSE.CHECKPOINT value that asks for seeded random weights
+# RANDOM_WEIGHTS, as KEYPOINTS.MMPOSE.CHECKPOINT, asks for seeded random weights
 # (benchmarks and tests; the key-points are meaningless).
-RANDOM_WEIGHTS = "random"
 RANDOM_SEED = 0
 
 
@@ -106,7 +106,7 @@ class MmposeHeatmaps(nn.Module):
     mean, std:  its RGB normalisation, in 0-255 pixel units.
     input_size: (H, W) the frames are resized to before the model.
     name:       identifies model and input size in the key-point cache's sidecar.
-    weights_sha256: SHA-256 of the checkpoint ('' for random weights).
+    weights_sha256: SHA-256 of the checkpoint (RANDOM_WEIGHTS for random weights).
     batch_size: frames per forward pass.
     """
 
@@ -198,7 +198,7 @@ def build_mmpose_estimator(cfg):
         torch.manual_seed(RANDOM_SEED)
         logger.warning("KEYPOINTS.MMPOSE.CHECKPOINT is 'random': the key-points are meaningless")
     model, mean, std = build_pose_model(node.CONFIG)
-    weights_sha256 = ""
+    weights_sha256 = RANDOM_WEIGHTS  # what a cache made with it records
     if checkpoint != RANDOM_WEIGHTS:
         state = load_state_dict(checkpoint, node.ALLOW_UNSAFE_LOAD)
         try:

@@ -3,6 +3,8 @@ import faiss
 import numpy as np
 import torch
 
+from ..config import ConfigError
+
 METRICS = ("cosine", "euclidean")
 
 
@@ -16,7 +18,7 @@ class GalleryIndex:
 
     def __init__(self, features, metric="cosine"):
         if metric not in METRICS:
-            raise ValueError(f"TEST.METRIC '{metric}': the gallery index supports {METRICS}")
+            raise ConfigError(f"TEST.METRIC '{metric}': the gallery index supports {METRICS}")
         feats = self._prepare(features, metric)
         if feats.ndim != 2 or not len(feats):
             raise ValueError(f"gallery features must be a non-empty [N, D] matrix, got shape {feats.shape}")

@@ -12,58 +12,30 @@ from ..keypoints.skeleton import NAMES, PARTS_5_NAMES, PARTS_10_NAMES  # noqa: E
 NODE_NAMES = {"s1": NAMES, "s2": PARTS_10_NAMES, "s3": PARTS_5_NAMES}
 
 
-def learned_masks(model):
-    """{(layer, scale): A^m [N_s, N_s]} of every graph layer of a CTL model."""
-    head = model.graph
-    out = {}
-    for i, layer in enumerate(head.layers):
-        if layer.mask is None:
-            continue
-        a = (layer.mask * layer.mask_support).detach().cpu().numpy()
-        for scale, sl in head.slices.items():
-            out[i, scale] = a[sl, sl]
-    return out
-
-
-def window_mean(context, num_nodes):
-    """[..., tau N, tau N] -> [N, N]: the mean over leading dims and the tau x tau frame blocks."""
-    tau = context.shape[-1] // num_nodes
-    blocks = context.reshape(-1, tau, num_nodes, tau, num_nodes)
-    return blocks.mean(dim=(0, 1, 3))
+def learned_masks(model, batch):
+    """{(layer, scale): A^m [N_s, N_s]} of every graph layer of a CTL model that has a mask."""
+    return {key: t["mask"].cpu().numpy() for key, t in model.topology(batch).items() if t["mask"] is not None}
 
 
 @torch.no_grad()
 def mean_contexts(model, batches):
-    """{(layer, scale): mean A^c [N_s, N_s]} over all clips (and frames, and window
-    blocks in 3D layers) of `batches`, fast-reid test batches run through `model`."""
-    head = model.graph
-    num_nodes = sum(sl.stop - sl.start for sl in head.slices.values())
-    sums, counts, hooks = {}, {}, []
-
-    def record(index):
-        def hook(_module, _inputs, output):
-            sums[index] = sums.get(index, 0) + window_mean(output.float(), num_nodes) * output.shape[0]
-            counts[index] = counts.get(index, 0) + output.shape[0]
-        return hook
-
-    for i, layer in enumerate(head.layers):
-        if layer.context is not None:
-            hooks.append(layer.context.register_forward_hook(record(i)))
+    """{(layer, scale): mean A^c [N_s, N_s]} over every clip, frame and window block of
+    `batches` (fast-reid test batches), the model in eval mode."""
     was_training = model.training
     model.eval()
+    sums, counts = {}, {}
     try:
         for batch in batches:
-            model(batch)
+            for key, t in model.topology(batch).items():
+                if t["context"] is None:
+                    continue
+                c = t["context"].float()
+                blocks = c.reshape(-1, *c.shape[-4:])  # [windows, tau, N, tau, N]
+                sums[key] = sums.get(key, 0) + blocks.mean(dim=(1, 3)).sum(0)
+                counts[key] = counts.get(key, 0) + len(blocks)
     finally:
         model.train(was_training)
-        for h in hooks:
-            h.remove()
-    out = {}
-    for i, total in sums.items():
-        mean = (total / counts[i]).cpu().numpy()
-        for scale, sl in head.slices.items():
-            out[i, scale] = mean[sl, sl]
-    return out
+    return {key: (total / counts[key]).cpu().numpy() for key, total in sums.items()}
 
 
 def draw_adjacency(matrix, names, title, path, cell_px=28, dpi=100):

@@ -59,3 +59,16 @@ def test_unreadable_frame_is_an_error_naming_the_file(mars_with_cache):
     ds = ClipDataset([data.train[0]], ClipTransform((32, 16)), seq_len=len(span))
     with pytest.raises(IOError, match=os.path.basename(span.path(0))):
         ds[0]
+
+
+def test_truncated_jpeg_is_an_error_naming_the_file(mars_with_cache):
+    """libjpeg decodes a JPEG cut in half without an error (grey below the cut)."""
+    data, _ = mars_with_cache
+    span = data.train[0][0]
+    with open(span.path(1), "rb") as f:
+        whole = f.read()
+    with open(span.path(1), "wb") as f:
+        f.write(whole[:len(whole) // 2])
+    ds = ClipDataset([data.train[0]], ClipTransform((32, 16)), seq_len=len(span))
+    with pytest.raises(IOError, match=rf"{os.path.basename(span.path(1))}' is a truncated JPEG"):
+        ds[0]

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from ctl_plugin.config import ConfigError
 from ctl_plugin.data import clips
 from ctl_plugin.data.transforms import ClipTransform
 from ctl_plugin.keypoints.skeleton import FLIP_INDEX
@@ -29,12 +30,28 @@ def test_short_tracklets_repeat_frames_evenly():
     assert lo.tolist() == [0, 0, 1, 2, 2, 3] and (hi - lo).tolist() == [1] * 6
 
 
+@pytest.mark.parametrize("length", [1, 4, 6, 7, 14, 23, 100])
+def test_interleaved_clips_cover_every_frame_with_one_frame_per_chunk(length):
+    idx = clips.interleaved_clips(length, 6)
+    lo, hi = clips.chunk_bounds(length, 6)
+    assert idx.shape == (int((hi - lo).max()), 6)
+    assert set(idx.ravel().tolist()) == set(range(length))  # every frame, none outside
+    for clip in idx:  # like an RRS draw: frame k of the clip lies in chunk k, in order
+        assert ((clip >= lo) & (clip < hi)).all() and (np.diff(clip) >= 0).all()
+
+
+def test_interleaved_clips_by_hand():
+    assert clips.interleaved_clips(14, 6).tolist() == [[0, 2, 4, 7, 9, 11], [1, 3, 5, 8, 10, 12],
+                                                       [1, 3, 6, 8, 10, 13]]
+    assert clips.test_clip_indices(4, 6, "interleaved").tolist() == [[0, 0, 1, 2, 2, 3]]
+
+
 def test_all_frames_clips_pad_the_last_clip():
     idx = clips.all_frame_clips(14, 6)
     assert idx.tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11], [12, 13, 13, 13, 13, 13]]
     assert clips.all_frame_clips(6, 6).tolist() == [[0, 1, 2, 3, 4, 5]]
     assert clips.chunk_first_indices(14, 6).tolist() == [[0, 2, 4, 7, 9, 11]]
-    with pytest.raises(KeyError, match="VIDEO.TEST.MODE"):
+    with pytest.raises(ConfigError, match="VIDEO.TEST.MODE"):
         clips.test_clip_indices(14, 6, "dense")
     with pytest.raises(ValueError, match="0 frames"):
         clips.all_frame_clips(0, 6)

@@ -96,13 +96,26 @@ def test_synthetic_mars_reads_its_own_folder(tmp_path):
         MARS(root=str(tmp_path))
 
 
-def test_empty_query_tracklet_is_skipped_and_counted(mars_dataset):
+def test_empty_query_tracklet_is_an_error(mars_dataset):
+    """A query without frames would vanish and change the protocol: refused, named."""
     root, spec = mars_dataset
     rows = spec["query_rows"] + spec["empty_test_rows"]
     _rewrite(spec, "query_IDX.mat", "query_IDX", np.array([rows], np.uint16) + 1)
-    ds = MARS(root=str(root))
-    assert len(ds.query) == len(spec["query_rows"])
-    assert ds.num_skipped["query"] == 1
+    with pytest.raises(DatasetLayoutError, match=rf"query_IDX.mat'.*row {spec['empty_test_rows'][0] + 1} "
+                                                 r"of track_test_info, an empty tracklet"):
+        MARS(root=str(root))
+
+
+def test_swapped_start_and_end_is_corruption_not_an_empty_tracklet(mars_dataset):
+    root, spec = mars_dataset
+    table = spec["test_table"].copy()
+    r = spec["query_rows"][1]
+    assert table[r, 1] - table[r, 0] >= 2  # 3-5 frames: swapped, it is no empty row
+    table[r, [0, 1]] = table[r, [1, 0]]
+    _rewrite(spec, "tracks_test_info.mat", "track_test_info", table)
+    with pytest.raises(DatasetLayoutError, match=rf"tracks_test_info.mat'.*row {r + 1} of 'track_test_info' "
+                                                 r"has start \d+ > end \d+.*swapped columns"):
+        MARS(root=str(root))
 
 
 @pytest.mark.parametrize("missing", ["", "bbox_train", "bbox_test", "info/query_IDX.mat",

@@ -33,7 +33,6 @@ def test_missing_splits_are_empty(tmp_path):
 @pytest.mark.parametrize("bad, message", [
     ("pid", r"train/x1'.*<pid> folder named by an integer"),
     ("cam", r"train/1/c2'.*<camid> folder named by an integer"),
-    ("empty", r"train/1/2/t'.*empty tracklet"),
     ("file", r"train/1/2/stray.txt'.*<tracklet> folder, found a file"),
 ])
 def test_malformed_trees_name_the_path(tmp_path, bad, message):
@@ -42,10 +41,19 @@ def test_malformed_trees_name_the_path(tmp_path, bad, message):
         (base / "x1" / "2" / "t").mkdir(parents=True)
     elif bad == "cam":
         (base / "1" / "c2" / "t").mkdir(parents=True)
-    elif bad == "empty":
-        (base / "1" / "2" / "t").mkdir(parents=True)
     else:
         tracklet(tmp_path, "train", 1, 2, "t", 1)
         (base / "1" / "2" / "stray.txt").write_text("")
     with pytest.raises(DatasetLayoutError, match=message):
         VideoFolder(root=str(tmp_path))
+
+
+def test_empty_tracklet_folders_are_skipped_and_counted(tmp_path):
+    """The policy of every dataset: an empty tracklet is dropped and counted, not an error."""
+    tracklet(tmp_path, "train", 1, 2, "t", 3)
+    (tmp_path / "video-folder" / "train" / "1" / "2" / "empty").mkdir()
+    tracklet(tmp_path, "gallery", 4, 1, "g", 2)
+    (tmp_path / "video-folder" / "gallery" / "5" / "1" / "void").mkdir(parents=True)
+    ds = VideoFolder(root=str(tmp_path))
+    assert [len(span) for span, _, _ in ds.train] == [3] and [len(s) for s, _, _ in ds.gallery] == [2]
+    assert ds.num_skipped == {"train": 1, "query": 0, "gallery": 1}

@@ -173,3 +173,22 @@ def test_mediapipe_backend_writes_real_keypoints(setup, tmp_path, monkeypatch):
     # found people stand upright: the nose above the ankles' mean
     nose, ankles = array[found, 0, 1], array[found][:, 15:17, 1].mean(-1)
     assert (nose < ankles).all()
+
+
+def test_a_second_extraction_into_the_same_cache_is_refused_while_one_runs(setup, tmp_path, monkeypatch):
+    from ctl_plugin.io import FolderLockedError, ProcessLock
+    cache = tmp_path / "cache"
+    code = ("import sys, time; from ctl_plugin.io import ProcessLock; "
+            "ProcessLock(sys.argv[1], 'extraction').acquire(); print('locked', flush=True); time.sleep(600)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(cache / ".extract.lock")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(FolderLockedError, match=rf"'{cache}' is in use by another key-point extraction "
+                                                    rf"into this cache \(pid {holder.pid}\)"):
+            run(setup, cache, monkeypatch=monkeypatch)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert not os.path.exists(cache / "TinyKeypointVideo")  # nothing was written
+    ProcessLock(str(cache / ".extract.lock"), "extraction", shared=True).acquire().release()

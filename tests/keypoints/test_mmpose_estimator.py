@@ -110,7 +110,7 @@ def test_checkpoint_round_trip(estimator, clips, tmp_path):
     torch.save({"state_dict": estimator.pose_model.state_dict()}, path)
     loaded = build_online_estimator(make_cfg(path))
     assert torch.equal(loaded(clips, (16, 8)), estimator(clips, (16, 8)))
-    assert len(loaded.weights_sha256) == 64 and estimator.weights_sha256 == ""
+    assert len(loaded.weights_sha256) == 64 and estimator.weights_sha256 == "random"
 
 
 def test_unsafe_checkpoint_needs_the_flag(estimator, clips, tmp_path):

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from ctl_plugin.config import ConfigError
 from ctl_plugin.keypoints import skeleton
 from ctl_plugin.modeling.graph.context_block import BlockDiagonalExpansion, ContextBlock
 from ctl_plugin.modeling.graph.cross_scale import CrossScaleGraphConv
@@ -56,7 +57,7 @@ def test_eq1_part_features_match_loops():
 def test_part_features_reject_mismatched_heatmaps():
     with pytest.raises(ValueError, match="heat-maps"):
         PartFeatures(("s3",))(torch.randn(1, 2, 4, 4, 3), torch.randn(1, 2, 17, 5, 3))
-    with pytest.raises(KeyError, match="CTL.CROSS_SCALE.SCALES"):
+    with pytest.raises(ConfigError, match="CTL.CROSS_SCALE.SCALES"):
         PartFeatures(("s4",))
 
 
@@ -204,27 +205,30 @@ def test_frame_mode_is_plain_gcn():
             assert torch.allclose(out[i, k], torch.relu(a @ x[i, k] @ layer.transform.weight.t()), atol=ATOL)
 
 
-def test_eq5_eq6_cross_scale_matches_loops():
+@pytest.mark.parametrize("bn_per_scale", [True, False])
+def test_eq5_eq6_cross_scale_matches_loops(bn_per_scale):
     b, t, c, e = 2, 2, 5, 3
-    cs = randomize_bn(CrossScaleGraphConv(c, e))
+    cs = randomize_bn(CrossScaleGraphConv(c, e, bn_per_scale=bn_per_scale))
     xs, xd = torch.randn(b, t, 4, c), torch.randn(b, t, 3, c)
     out = cs(xs, xd)
     assert out.shape == (b, t, 3, c)
+    assert len(cs.phi.bns) == len(cs.varphi.bns) == (2 if bn_per_scale else 1)
 
-    def fc_bn_relu(mod, v):
-        return torch.relu(bn_eval(mod.bn, mod.fc(v)))
+    def fc_bn_relu(mod, v, bn=0):
+        return torch.relu(bn_eval(mod.bns[bn], mod.fc(v)))
 
-    def relation(rel, x):
+    def relation(rel, x, scale):
+        bn = scale if bn_per_scale else 0  # phi and varphi: one FC, a BN per scale or one for both
         r = []
         for i in range(len(x)):
-            p = sum(fc_bn_relu(rel.h, torch.cat([fc_bn_relu(cs.phi, x[i]), fc_bn_relu(cs.varphi, x[j] - x[i])]))
+            p = sum(fc_bn_relu(rel.h, torch.cat([fc_bn_relu(cs.phi, x[i], bn), fc_bn_relu(cs.varphi, x[j] - x[i], bn)]))
                     for j in range(len(x)))
             r.append(fc_bn_relu(rel.f, torch.cat([x[i], p])))
         return r
 
     for i in range(b):
         for k in range(t):
-            rs, rd = relation(cs.relation_src, xs[i, k]), relation(cs.relation_dst, xd[i, k])
+            rs, rd = relation(cs.relation_src, xs[i, k], 0), relation(cs.relation_dst, xd[i, k], 1)
             for m in range(3):
                 logits = torch.stack([rd[m] @ rs[j] for j in range(4)])
                 att = torch.softmax(logits, 0)

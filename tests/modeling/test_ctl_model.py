@@ -3,7 +3,7 @@ switches, other backbones, and the key-point source."""
 import pytest
 import torch
 
-from ctl_plugin.config import build_cfg
+from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
 from ctl_plugin.modeling.keypoint_source import KeypointHeatmaps
 from fastreid.modeling.meta_arch import build_model
@@ -183,7 +183,7 @@ def test_keypoint_source_errors_and_online_branch():
     with pytest.raises(ValueError, match="estimator"):
         KeypointHeatmaps("online")
     inputs = batch(b=2)
-    with pytest.raises(KeyError, match="keypoints"):
+    with pytest.raises(ConfigError, match="keypoints"):
         KeypointHeatmaps("cache")({"images": inputs["images"]}, (4, 2))
     with pytest.raises(ValueError, match=r"\[B, T, 17, 3\]"):
         KeypointHeatmaps("cache")({"images": inputs["images"], "keypoints": inputs["keypoints"][:, :2]}, (4, 2))

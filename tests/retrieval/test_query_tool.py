@@ -86,15 +86,17 @@ def test_query_keypoints_come_from_the_gallery_estimator(gallery, monkeypatch):
     class Estimator:
         name, weights_sha256 = "mediapipe:pose_landmark_full", ""
 
-        def estimate(self, frames):
-            return np.arange(len(frames) * 51, dtype=np.float32).reshape(len(frames), 17, 3)
+        def estimate(self, frames):  # x, y count up frame by frame, confidence 0.5
+            kps = np.full((len(frames), 17, 3), 0.5, np.float32)
+            kps[..., :2] = np.arange(len(frames) * 34).reshape(len(frames), 17, 2)
+            return kps
 
     monkeypatch.setattr("ctl_plugin.keypoints.build_offline_estimator", lambda cfg: Estimator())
     cfg = build_cfg(None, ["KEYPOINTS.SOURCE", "cache", "KEYPOINTS.CACHE_ESTIMATOR", "mediapipe:pose_landmark_full"])
     caches = query.query_keypoints(cfg, span.frames)
-    np.testing.assert_array_equal(caches[span.frames].lookup([1]), np.arange(51, 102).reshape(1, 17, 3))
+    np.testing.assert_array_equal(caches[span.frames].lookup([1])[0, :, :2], np.arange(34, 68).reshape(17, 2))
     cfg.KEYPOINTS.CACHE_ESTIMATOR = "ground-truth"
-    with pytest.raises(ValueError, match="KEYPOINTS.CACHE_ESTIMATOR 'ground-truth'"):
+    with pytest.raises(ValueError, match="KEYPOINTS.CACHE_ESTIMATOR: the gallery's key-points come from 'ground-truth'"):
         query.query_keypoints(cfg, span.frames)
     assert query.query_keypoints(build_cfg(None), span.frames) is None
 

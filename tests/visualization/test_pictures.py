@@ -102,16 +102,43 @@ def test_keypoints_drawn_with_confidence_colours_and_links():
         keypoints.draw_keypoints(frame, kps[:5])
 
 
-def test_window_mean_averages_frame_blocks():
+def test_topology_reads_each_layers_mask_and_context_by_scale():
+    from ctl_plugin.modeling.graph import CTLGraph
+    torch.manual_seed(0)
+    graph = CTLGraph(8, num_frames=4, window=3, embed_dim=4).eval()
+    with torch.no_grad():
+        for layer in graph.layers:
+            layer.mask.uniform_(-0.2, 0.2)
+    fmaps = torch.randn(2, 4, 8, 4, 2)
+    heat = torch.softmax(torch.randn(2, 4, 17, 8), -1).view(2, 4, 17, 4, 2)
+    topo = graph.topology(fmaps, heat)
+    assert set(topo) == {(i, s) for i in range(2) for s in ("s1", "s2", "s3")}
+    _, nodes = graph.part_features(fmaps, heat)  # the first layer's input
+    first = graph.layers[0]
+    context = first.context(nodes).view(2, 4, 3, 32, 3, 32)
+    for scale, sl in graph.slices.items():
+        assert torch.equal(topo[0, scale]["mask"], (first.mask * first.mask_support)[sl, sl])
+        assert torch.allclose(topo[0, scale]["context"], context[..., sl, :, sl])
+    second_input = first(nodes)  # no shortcut into the first layer's output
+    sl = graph.slices["s3"]
+    assert torch.allclose(topo[1, "s3"]["context"],
+                          graph.layers[1].context(second_input).view(2, 4, 3, 32, 3, 32)[..., sl, :, sl])
+
+
+def test_mean_contexts_average_every_window_and_frame_block():
     n, tau = 3, 2
-    a = torch.arange(2 * 4 * (tau * n) ** 2, dtype=torch.float32).view(2, 4, tau * n, tau * n)
+    contexts = [torch.rand(2, 4, tau, n, tau, n), torch.rand(1, 4, tau, n, tau, n)]
+
+    class Model(torch.nn.Module):
+        def topology(self, batch):
+            return {(0, "s3"): {"mask": None, "context": contexts[batch]}}
+
     naive = torch.zeros(n, n)
-    for b in range(2):
-        for t in range(4):
-            for wi in range(tau):
-                for wj in range(tau):
-                    naive += a[b, t, wi * n:(wi + 1) * n, wj * n:(wj + 1) * n]
-    assert torch.allclose(adjacency.window_mean(a, n), naive / (2 * 4 * tau * tau))
+    for c in contexts:
+        for window in c.reshape(-1, tau, n, tau, n):
+            naive += sum(window[i, :, j] for i in range(tau) for j in range(tau)) / tau ** 2
+    mean = adjacency.mean_contexts(Model(), [0, 1])[0, "s3"]
+    assert np.allclose(mean, (naive / 12).numpy(), atol=1e-6)
 
 
 def test_adjacency_png(tmp_path):

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import torch
+from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import load_dataset
+from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.keypoints.cache import write_cache
 from ctl_plugin.visualization import ranklist
 from tools import visualize
@@ -33,13 +36,15 @@ def run_tool(mars_dataset, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     cfg_path = tmp_path / "ctl.yml"
     cfg_path.write_text(CONFIG % cache)
-    args = visualize.parse_args(["--config-file", str(cfg_path), "--output", str(tmp_path / "out"),
-                                 "--num-queries", "3", "--topk", "4", "--context-batches", "1"])
-    dataset = load_dataset(visualize.setup(args), "MARS")
+    weights = tmp_path / "random.pth"  # the pictures of an untrained model
+    torch.save({"model": VideoTrainer.build_model(build_cfg(str(cfg_path))).state_dict()}, weights)
+    argv = ["--config-file", str(cfg_path), "--output", str(tmp_path / "out"), "--num-queries", "3",
+            "--topk", "4", "--context-batches", "1", "MODEL.WEIGHTS", str(weights)]
+    dataset = load_dataset(visualize.setup(visualize.parse_args(argv)), "MARS")
     for fl in dataset.frame_lists.values():
         kps = rng.random((len(fl), 17, 3)).astype(np.float32) * np.array([16, 32, 1], np.float32)
         write_cache(str(cache), "MARS", fl, kps, "test")
-    distmat = visualize.main(args)
+    distmat = visualize.main(argv)
     return tmp_path / "out", dataset, distmat
 
 

@@ -16,7 +16,8 @@ import numpy as np
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from ..tracklets import FrameList, FrameSpan
-from .bases import DatasetLayoutError, VideoDataset, load_mat_array, make_items, require_paths
+from .bases import (DatasetLayoutError, VideoDataset, check_query_rows, load_mat_array, make_items,
+                    read_lines, require_paths)
 
 MARS_LAYOUT = """\
 <root>/<dataset dir>/
@@ -27,15 +28,6 @@ MARS_LAYOUT = """\
     info/tracks_train_info.mat      track_train_info [N, 4]: start, end, pid, camid
     info/tracks_test_info.mat       track_test_info  [M, 4]  (1-based inclusive rows)
     info/query_IDX.mat              query_IDX (1, Q): 1-based rows of track_test_info"""
-
-
-def read_name_list(path):
-    """Frame names of one split, one per line, in file order."""
-    with open(path, encoding="utf-8") as f:
-        names = f.read().splitlines()
-    while names and not names[-1].strip():
-        names.pop()
-    return names
 
 
 def pid_prefix(pid):
@@ -81,10 +73,17 @@ def write_index(dataset_dir, train_records, test_records, query_rows):
 def check_track_table(table, names, mat_path, variable, names_path):
     """Validate MARS track rows against their name list; return the non-empty mask.
 
-    Every non-empty row [start, end, pid, camid] must lie inside the name list,
-    and every frame it covers must be named `<pid4>C<camid>...`.
+    A row [start, end, pid, camid] with end = start - 1 is an empty tracklet; end < start - 1
+    (e.g. swapped columns) is corruption. Every non-empty row must lie inside the name
+    list, and every frame it covers must be named `<pid4>C<camid>...`.
     """
     start, end, pid, cam = table.T
+    bad = np.flatnonzero(end < start - 1)
+    if len(bad):
+        r = bad[0]
+        raise DatasetLayoutError(
+            f"'{mat_path}': row {r + 1} of '{variable}' has start {start[r]} > end {end[r]}; expected "
+            f"start <= end (or end = start - 1 for an empty tracklet): swapped columns?")
     nonempty = end >= start
     bad = np.flatnonzero(nonempty & ((start < 1) | (end > len(names))))
     if len(bad):
@@ -135,8 +134,8 @@ class MARS(VideoDataset):
         train_dir, test_dir = osp.join(d, "bbox_train"), osp.join(d, "bbox_test")
         require_paths([d, train_dir, test_dir, info, *paths.values()], MARS_LAYOUT)
 
-        train_names = read_name_list(paths["train_names"])
-        test_names = read_name_list(paths["test_names"])
+        train_names = read_lines(paths["train_names"])
+        test_names = read_lines(paths["test_names"])
         train_frames = FrameList("bbox_train", train_dir, [n[:4] + "/" + n for n in train_names])
         test_frames = FrameList("bbox_test", test_dir, [n[:4] + "/" + n for n in test_names])
 
@@ -149,6 +148,11 @@ class MARS(VideoDataset):
         test_ok = check_track_table(test_table, test_names, paths["test_table"],
                                     "track_test_info", paths["test_names"])
         query_rows = self._query_rows(paths["query"], test_table)
+        empty = [r for r in query_rows if not test_ok[r]]
+        if empty:  # a dropped query would change the protocol without a word
+            raise DatasetLayoutError(
+                f"'{paths['query']}': 'query_IDX' names row {empty[0] + 1} of track_test_info, an empty "
+                f"tracklet ({len(empty)} such queries); every query needs frames")
 
         def rows(table, ok, frames):
             """(span, or None when empty, pid, 0-based camid) of every table row."""
@@ -168,27 +172,14 @@ class MARS(VideoDataset):
     @staticmethod
     def _query_rows(path, test_table):
         """0-based rows of `track_test_info` named by `query_IDX`, checked."""
-        idx = load_mat_array(path, "query_IDX", ndim=2, kind="iuf")
-        if min(idx.shape) != 1:
-            raise DatasetLayoutError(
-                f"'{path}': field 'query_IDX' has shape {idx.shape}; expected a (1, Q) row vector")
-        idx = idx.ravel()
-        bad = np.flatnonzero((idx < 1) | (idx > len(test_table)))
-        if len(bad):
-            raise DatasetLayoutError(
-                f"'{path}': entry {bad[0] + 1} of 'query_IDX' is {idx[bad[0]]}; expected a row "
-                f"of track_test_info, 1..{len(test_table)}")
-        rows = idx - 1
+        rows = check_query_rows(load_mat_array(path, "query_IDX", ndim=2, kind="iuf"), path,
+                                "query_IDX", "track_test_info", len(test_table))
         bad = np.flatnonzero(test_table[rows, 2] <= 0)
         if len(bad):
             r = rows[bad[0]]
             raise DatasetLayoutError(
                 f"'{path}': entry {bad[0] + 1} of 'query_IDX' names row {r + 1} of "
                 f"track_test_info, whose pid is {test_table[r, 2]}; queries must have a pid > 0")
-        uniq, counts = np.unique(rows, return_counts=True)
-        if (counts > 1).any():
-            raise DatasetLayoutError(
-                f"'{path}': 'query_IDX' lists row {uniq[counts > 1][0] + 1} more than once")
         return rows
 
 

@@ -1,8 +1,9 @@
 """`VideoFolder`: any video re-ID data laid out as one folder per tracklet.
 
 Each split folder is optional; a missing one is an empty split. Frames are
-ordered by file name. Empty tracklet folders, non-integer pid/camid folder names
-and files where folders belong are errors naming the path.
+ordered by file name. Empty tracklet folders are skipped and counted, as every
+dataset does; non-integer pid/camid folder names and files where folders belong
+are errors naming the path.
 """
 import os
 import os.path as osp
@@ -49,15 +50,15 @@ class VideoFolder(VideoDataset):
         self.root = root
         self.dataset_dir = osp.join(root, self.dataset_dir)
         require_paths([self.dataset_dir], VIDEO_FOLDER_LAYOUT)
-        frame_lists, items = {}, {}
+        frame_lists, items, skipped = {}, {}, {}
         for subset in SUBSETS:
             folder = osp.join(self.dataset_dir, subset)
             frames, entries = self._index(folder, subset) if osp.isdir(folder) else (None, [])
             if frames is not None:
                 frame_lists[subset] = frames
-            items[subset], _ = make_items(entries, self.dataset_name if subset == "train" else None)
+            items[subset], skipped[subset] = make_items(entries, self.dataset_name if subset == "train" else None)
         super().__init__(items["train"], items["query"], items["gallery"], frame_lists=frame_lists,
-                         num_skipped={s: 0 for s in SUBSETS}, **kwargs)
+                         num_skipped=skipped, **kwargs)
 
     @staticmethod
     def _index(folder, name):
@@ -71,8 +72,4 @@ class VideoFolder(VideoDataset):
                     tracklets.append(f"{p}/{c}/{t}")
                     labels.append((pid, camid))
         frames, spans = index_folders(name, folder, tracklets, FRAME_SUFFIX)
-        for tracklet, span in zip(tracklets, spans):
-            if span is None:
-                raise DatasetLayoutError(f"'{osp.join(folder, tracklet)}': empty tracklet folder "
-                                         f"(expected {FRAME_SUFFIX} frames)")
         return frames, [(span, pid, camid) for span, (pid, camid) in zip(spans, labels)]

@@ -12,7 +12,7 @@ Track table columns are [start, end, pid, camid], 1-based inclusive rows of the
 name list. Every test id is seen by at least two cameras; its queries come from
 different cameras, and each query has a same-id tracklet from another camera
 that is not a query. Everything is a function of `seed`: a rerun writes the
-same bytes.
+same bytes, but for the times of the frame files that the cache sidecars record.
 """
 import io
 import os

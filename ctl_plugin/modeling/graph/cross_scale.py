@@ -4,26 +4,33 @@ from torch import nn
 
 
 class FcBnRelu(nn.Module):
-    """A fully connected layer, BN over every leading position, ReLU (the embeddings of Eq. 5)."""
+    """A fully connected layer, BN over every leading position, ReLU (the embeddings of Eq. 5).
 
-    def __init__(self, in_dim, out_dim):
+    populations > 1: the FC is shared, and each population (a scale the embedding is
+    applied to) has a BN of its own, so its running statistics describe one
+    distribution of inputs, not the mixture of several.
+    """
+
+    def __init__(self, in_dim, out_dim, populations=1):
         super().__init__()
         self.fc = nn.Linear(in_dim, out_dim, bias=False)
-        self.bn = nn.BatchNorm1d(out_dim)
+        self.bns = nn.ModuleList(nn.BatchNorm1d(out_dim) for _ in range(populations))
 
-    def activate(self, pre):
+    def activate(self, pre, population=0):
         """BN + ReLU of pre-activations [..., out_dim]."""
-        return torch.relu(self.bn(pre.reshape(-1, pre.shape[-1])).view_as(pre))
+        bn = self.bns[population if len(self.bns) > 1 else 0]
+        return torch.relu(bn(pre.reshape(-1, pre.shape[-1])).view_as(pre))
 
-    def forward(self, x):
-        return self.activate(self.fc(x))
+    def forward(self, x, population=0):
+        return self.activate(self.fc(x), population)
 
 
 class RelationFeature(nn.Module):
     """Eq. 5 for one scale: p_i = sum_j h([phi(x_i), varphi(x_j - x_i)]), r_i = f([x_i, p_i]).
 
     phi and varphi come from the owning CS-GCL (shared by its two scales, as the
-    paper writes them without a scale index); h and f belong to the scale.
+    paper writes them without a scale index; `population` picks this scale's BN when
+    they keep one per scale); h and f belong to the scale.
     The pairwise term is computed without materialising x_j - x_i at width C:
     varphi's linear map is applied to the nodes first (FC(x_j - x_i) = FC x_j - FC x_i,
     the FC having no bias since BN follows).
@@ -35,12 +42,12 @@ class RelationFeature(nn.Module):
         self.f = FcBnRelu(channels + embed_dim, embed_dim)
         self.embed_dim = embed_dim
 
-    def forward(self, x, phi, varphi):
+    def forward(self, x, phi, varphi, population=0):
         e = self.embed_dim
         u = varphi.fc(x)  # [B, T, N, E]
-        pair = varphi.activate(u.unsqueeze(-3) - u.unsqueeze(-2))  # [.., i, j, E] = varphi(x_j - x_i)
+        pair = varphi.activate(u.unsqueeze(-3) - u.unsqueeze(-2), population)  # [.., i, j, E] = varphi(x_j - x_i)
         w = self.h.fc.weight
-        pre = (phi(x) @ w[:, :e].t()).unsqueeze(-2) + pair @ w[:, e:].t()
+        pre = (phi(x, population) @ w[:, :e].t()).unsqueeze(-2) + pair @ w[:, e:].t()
         p = self.h.activate(pre).sum(-2)
         return self.f(torch.cat([x, p], dim=-1))
 
@@ -50,23 +57,26 @@ class CrossScaleGraphConv(nn.Module):
 
         A[m, i] = softmax_i(r_m,dst . r_i,src),   X_dst<-src = ReLU(A X_src W).
 
-    Open choice: the softmax runs over the source nodes i, so each destination
-    part takes a convex combination of source parts.
+    Open choices: the softmax runs over the source nodes i, so each destination
+    part takes a convex combination of source parts. phi and varphi are one FC each
+    for both scales; with `bn_per_scale` (CTL.CROSS_SCALE.EMBEDDING_BN "per_scale")
+    each scale has its own BN after them, otherwise one BN sees both scales' nodes.
     x_src [B, T, N_src, C], x_dst [B, T, N_dst, C] -> [B, T, N_dst, C]
     """
 
-    def __init__(self, channels, embed_dim):
+    def __init__(self, channels, embed_dim, bn_per_scale=True):
         super().__init__()
-        self.phi = FcBnRelu(channels, embed_dim)
-        self.varphi = FcBnRelu(channels, embed_dim)
+        populations = 2 if bn_per_scale else 1
+        self.phi = FcBnRelu(channels, embed_dim, populations)
+        self.varphi = FcBnRelu(channels, embed_dim, populations)
         self.relation_src = RelationFeature(channels, embed_dim)
         self.relation_dst = RelationFeature(channels, embed_dim)
         self.transform = nn.Linear(channels, channels, bias=False)  # W_s23 / W_s13
 
     def adjacency(self, x_src, x_dst):
         """A_{src,dst} [B, T, N_dst, N_src] of Eq. 5."""
-        r_src = self.relation_src(x_src, self.phi, self.varphi)
-        r_dst = self.relation_dst(x_dst, self.phi, self.varphi)
+        r_src = self.relation_src(x_src, self.phi, self.varphi, population=0)
+        r_dst = self.relation_dst(x_dst, self.phi, self.varphi, population=1)
         return torch.softmax(r_dst @ r_src.transpose(-1, -2), dim=-1)
 
     def forward(self, x_src, x_dst):

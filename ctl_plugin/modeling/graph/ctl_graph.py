@@ -3,6 +3,7 @@ import torch
 from scipy.linalg import block_diag
 from torch import nn
 
+from ...config import ConfigError
 from ...keypoints import skeleton
 from .cross_scale import CrossScaleGraphConv
 from .graph_conv3d import GraphConvLayer
@@ -34,15 +35,15 @@ class CTLGraph(nn.Module):
 
     def __init__(self, channels, scales=("s3", "s1", "s2"), gcl_mode="3d", num_layers=2, window=3,
                  num_frames=6, use_mask=True, use_context=True, cross_scale=True, cs_layers=1,
-                 alpha=0.3, embed_dim=256):
+                 alpha=0.3, embed_dim=256, embedding_bn_per_scale=True):
         super().__init__()
         scales = tuple(scales)
         if DESTINATION not in scales or len(set(scales)) != len(scales):
-            raise ValueError(f"CTL.CROSS_SCALE.SCALES must hold 's3' and no repeats, got {scales}")
+            raise ConfigError(f"CTL.CROSS_SCALE.SCALES must hold 's3' and no repeats, got {scales}")
         if gcl_mode not in ("3d", "frame", "none"):
-            raise ValueError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {gcl_mode!r}")
+            raise ConfigError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {gcl_mode!r}")
         if cs_layers not in (1, 2) or (cs_layers == 2 and (gcl_mode == "none" or num_layers < 2)):
-            raise ValueError(f"CTL.CROSS_SCALE.NUM_LAYERS must be 1, or 2 with CTL.GCL.NUM_LAYERS >= 2 "
+            raise ConfigError(f"CTL.CROSS_SCALE.NUM_LAYERS must be 1, or 2 with CTL.GCL.NUM_LAYERS >= 2 "
                              f"and CTL.GCL.MODE not 'none'; got {cs_layers} with {num_layers} "
                              f"{gcl_mode!r} layers")
         self.part_features = PartFeatures(scales)
@@ -61,13 +62,36 @@ class CTLGraph(nn.Module):
         self.cross_scale = None
         if cross_scale:
             self.cross_scale = nn.ModuleList(
-                nn.ModuleList(CrossScaleGraphConv(channels, embed_dim) for _ in self.sources)
+                nn.ModuleList(CrossScaleGraphConv(channels, embed_dim, embedding_bn_per_scale)
+                              for _ in self.sources)
                 for _ in self.cs_after)
         elif self.sources:
             pool = torch.cat([member_pooling(s, DESTINATION) for s in self.sources], dim=1)
             index = torch.cat([torch.arange(sum(sizes))[self.slices[s]] for s in self.sources])
             self.register_buffer("source_pool", pool, persistent=False)
             self.register_buffer("source_index", index, persistent=False)
+
+    @torch.no_grad()
+    def topology(self, fmaps, heatmaps):
+        """What each graph layer's adjacency (Eq. 2-3) is made of, per scale:
+        {(layer, scale): {"mask": A^m [N_s, N_s] or None, "context": A^c [B, T|1, tau, N_s, tau, N_s]
+        or None}}, A^c of these clips (one matrix per window, its tau x tau frame blocks
+        kept apart; Fig. 4a layers have tau = 1 and one matrix per clip)."""
+        n = sum(sl.stop - sl.start for sl in self.slices.values())
+        out = {}
+
+        def observe(i, layer, nodes):
+            mask = layer.learned_mask()
+            context = None if layer.context is None else layer.context(nodes)
+            if context is not None:
+                tau = context.shape[-1] // n
+                context = context.unflatten(-1, (tau, n)).unflatten(-3, (tau, n))
+            for scale, sl in self.slices.items():
+                out[i, scale] = {"mask": None if mask is None else mask[sl, sl],
+                                 "context": None if context is None else context[..., sl, :, sl]}
+
+        self(fmaps, heatmaps, observe)
+        return out
 
     def combine(self, nodes, run):
         """Eq. 7: V_p = X_s3 + alpha * (X_s13 + X_s23) from joint nodes [B, T, N, C]."""
@@ -81,12 +105,15 @@ class CTLGraph(nn.Module):
             moved = self.source_pool @ nodes[:, :, self.source_index]
         return dst + self.alpha * moved
 
-    def forward(self, fmaps, heatmaps):
+    def forward(self, fmaps, heatmaps, observe=None):
+        """observe(i, layer, nodes): called with every graph layer's input nodes [B, T, N, C]."""
         global_feat, nodes = self.part_features(fmaps, heatmaps)
         if not len(self.layers):
             return global_feat, self.combine(nodes, 0)
         dst = self.slices[DESTINATION]
         for i, layer in enumerate(self.layers):
+            if observe is not None:
+                observe(i, layer, nodes)
             nodes = layer(nodes) if i == 0 else nodes + layer(nodes)
             if i in self.cs_after[:-1]:
                 fused = self.combine(nodes, self.cs_after.index(i))

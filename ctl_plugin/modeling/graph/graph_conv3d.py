@@ -8,6 +8,7 @@ only, so W^l (and the window-collapsing convolution) is shared by the scales.
 import torch
 from torch import nn
 
+from ...config import ConfigError
 from .context_block import ContextBlock
 from .temporal_windows import sliding_windows
 
@@ -44,7 +45,7 @@ class GraphConvLayer(nn.Module):
                  use_mask=True, use_context=True):
         super().__init__()
         if mode not in ("3d", "frame"):
-            raise ValueError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {mode!r}")
+            raise ConfigError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {mode!r}")
         physical = torch.as_tensor(physical, dtype=torch.float32)
         groups = torch.as_tensor(node_groups)
         n = physical.shape[0]
@@ -65,11 +66,15 @@ class GraphConvLayer(nn.Module):
             self.collapse = nn.Linear(self.window * channels, channels, bias=False)
             self.bn = nn.BatchNorm1d(channels)
 
+    def learned_mask(self):
+        """A^m [N, N] (block-diagonal by scale), or None without the mask."""
+        return None if self.mask is None else self.mask * self.mask_support
+
     def adjacency(self, x):
         """Â (with self-loops) of every window: [tau N, tau N], or [B, T|1, tau N, tau N] with A^c."""
         a = self.static
         if self.mask is not None:
-            a = a + (self.mask * self.mask_support).repeat(self.window, self.window)
+            a = a + self.learned_mask().repeat(self.window, self.window)
         if self.context is not None:
             a = a + self.context(x)
         return a

@@ -7,6 +7,7 @@ its key-point features, so every scale is one matrix product with V_s1.
 import torch
 from torch import nn
 
+from ...config import ConfigError
 from ...keypoints import skeleton
 
 
@@ -34,17 +35,22 @@ class PartFeatures(nn.Module):
         super().__init__()
         for s in scales:
             if s not in skeleton.SCALE_SIZES:
-                raise KeyError(f"CTL.CROSS_SCALE.SCALES: unknown scale {s!r}; expected one of "
+                raise ConfigError(f"CTL.CROSS_SCALE.SCALES: unknown scale {s!r}; expected one of "
                                f"{sorted(skeleton.SCALE_SIZES)}")
         self.scales = tuple(scales)
         pooling = torch.cat([torch.from_numpy(skeleton.pooling_matrix(s)) for s in self.scales])
         self.register_buffer("pooling", pooling, persistent=False)  # [N, 17]
 
-    def forward(self, fmaps, heatmaps):
+    @staticmethod
+    def keypoint_features(fmaps, heatmaps):
+        """Eq. 1 at s1: (V_g [B, T, C], V_s1 [B, T, 17, C])."""
         if heatmaps.shape[:2] != fmaps.shape[:2] or heatmaps.shape[-2:] != fmaps.shape[-2:]:
             raise ValueError(f"heat-maps {tuple(heatmaps.shape)} do not match feature maps "
                              f"{tuple(fmaps.shape)}: expected [B, T, 17, h, w] with the same B, T, h, w")
         global_feat = fmaps.mean((-2, -1))
-        keypoint_feat = torch.einsum("btkyx,btcyx->btkc", heatmaps.to(fmaps.dtype), fmaps)
+        return global_feat, torch.einsum("btkyx,btcyx->btkc", heatmaps.to(fmaps.dtype), fmaps)
+
+    def forward(self, fmaps, heatmaps):
+        global_feat, keypoint_feat = self.keypoint_features(fmaps, heatmaps)
         nodes = torch.einsum("nk,btkc->btnc", self.pooling.to(fmaps.dtype), keypoint_feat)
         return global_feat, nodes

@@ -1,6 +1,8 @@
 """Sliding temporal windows of the 3D-GCL (Sec. 3.3)."""
 import torch.nn.functional as F
 
+from ...config import ConfigError
+
 
 def sliding_windows(x, window):
     """[B, T, N, ...] -> [B, T, window * N, ...]: window t holds frames t - r .. t + r
@@ -11,7 +13,7 @@ def sliding_windows(x, window):
     frame; we centre it, which needs an odd window.
     """
     if window < 1 or window % 2 == 0:
-        raise ValueError(f"CTL.GCL.WINDOW must be a positive odd number, got {window}")
+        raise ConfigError(f"CTL.GCL.WINDOW must be a positive odd number, got {window}")
     r = window // 2
     b, t, n = x.shape[:3]
     rest = x.shape[3:]

@@ -5,6 +5,7 @@ from fastreid.config import configurable
 from fastreid.modeling.heads import build_heads
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 
+from ...config import ConfigError
 from ..graph.ctl_graph import CTLGraph
 from ..graph.fusion import BRANCHES, FusionBlock
 from ..keypoint_source import build_keypoint_heatmaps
@@ -21,7 +22,7 @@ def feature_channels(backbone, image_size):
         out = backbone(probe.new_zeros(1, 3, *image_size))
     backbone.train(was_training)
     if out.dim() != 4:
-        raise ValueError(f"MODEL.BACKBONE.NAME: CTL needs a backbone returning feature maps "
+        raise ConfigError(f"MODEL.BACKBONE.NAME: CTL needs a backbone returning feature maps "
                          f"[B, C, h, w], got shape {tuple(out.shape)}")
     return out.shape[1]
 
@@ -39,13 +40,10 @@ class CTL(VideoBaseline):
     @configurable
     def __init__(self, *, graph, fusion, keypoint_heatmaps, inference_branch, div_scale, **kwargs):
         super().__init__(**kwargs)
-        if inference_branch not in BRANCHES:
-            raise ValueError(f"CTL.FUSION.INFERENCE_BRANCH: expected one of {BRANCHES}, "
-                             f"got {inference_branch!r}")
         self.graph = graph
         self.fusion = fusion
         self.keypoint_heatmaps = keypoint_heatmaps
-        self.inference_branch = inference_branch
+        self.set_inference_branch(inference_branch)
         self.div_scale = div_scale
 
     @classmethod
@@ -62,10 +60,23 @@ class CTL(VideoBaseline):
             window=c.GCL.WINDOW, num_frames=cfg.VIDEO.TRAIN.SEQ_LEN, use_mask=c.TOPOLOGY.MASK,
             use_context=c.TOPOLOGY.CONTEXT, cross_scale=c.CROSS_SCALE.ENABLED,
             cs_layers=c.CROSS_SCALE.NUM_LAYERS, alpha=c.CROSS_SCALE.ALPHA,
-            embed_dim=c.CROSS_SCALE.EMBED_DIM)
+            embed_dim=c.CROSS_SCALE.EMBED_DIM,
+            embedding_bn_per_scale=c.CROSS_SCALE.EMBEDDING_BN == "per_scale")
         return dict(base, graph=graph, fusion=FusionBlock(channels, 5),
                     keypoint_heatmaps=build_keypoint_heatmaps(cfg),
                     inference_branch=c.FUSION.INFERENCE_BRANCH, div_scale=c.LOSSES.DIV_SCALE)
+
+    def set_inference_branch(self, branch):
+        """Test with V_f^branch (CTL.FUSION.INFERENCE_BRANCH): "g", "a" or "c"."""
+        if branch not in BRANCHES:
+            raise ConfigError(f"CTL.FUSION.INFERENCE_BRANCH: expected one of {BRANCHES}, got {branch!r}")
+        self.inference_branch = branch
+
+    @torch.no_grad()
+    def topology(self, batched_inputs):
+        """`CTLGraph.topology` of a batch of clips: {(layer, scale): {"mask", "context"}}."""
+        fmaps = self.frame_features(self.preprocess_image(batched_inputs))
+        return self.graph.topology(fmaps, self.keypoint_heatmaps(batched_inputs, fmaps.shape[-2:]).to(fmaps.device))
 
     def video_head(self, fmaps, batched_inputs, targets=None):
         heatmaps = self.keypoint_heatmaps(batched_inputs, fmaps.shape[-2:]).to(fmaps.device)

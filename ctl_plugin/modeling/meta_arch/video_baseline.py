@@ -17,13 +17,16 @@ import os
 import torch
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY, Baseline
 
+from ...config import ConfigError
 from ..backbones import PACKAGED_PRETRAIN
 
 
 def check_pretrained_weights(cfg):
     """fast-reid downloads ImageNet weights when PRETRAIN_PATH is empty; here nothing can be
     downloaded, so a missing file is an error that says what to do. Backbones of
-    `PACKAGED_PRETRAIN` find their own weights when PRETRAIN_PATH is empty."""
+    `PACKAGED_PRETRAIN` find their own weights when PRETRAIN_PATH is empty. The file must
+    load with `torch.load(weights_only=True)` before fast-reid's backbone loads it, so a
+    file that would run code is refused whatever torch's default."""
     backbone = cfg.MODEL.BACKBONE
     if not backbone.PRETRAIN or (not backbone.PRETRAIN_PATH and backbone.NAME in PACKAGED_PRETRAIN):
         return
@@ -34,6 +37,12 @@ def check_pretrained_weights(cfg):
             f"there (for ResNet-50, torchvision's resnet50-19c8e357.pth), set "
             f"MODEL.BACKBONE.PRETRAIN False, or use MODEL.BACKBONE.NAME "
             f"{PACKAGED_PRETRAIN[0]} with PRETRAIN_PATH '' (ImageNet weights shipped in a package)")
+    try:
+        torch.load(backbone.PRETRAIN_PATH, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ConfigError(f"MODEL.BACKBONE.PRETRAIN_PATH '{backbone.PRETRAIN_PATH}' cannot be loaded as "
+                          f"weights only ({type(e).__name__}: {str(e)[:300]}); only tensors and "
+                          f"containers of them are accepted") from e
 
 
 def pool_clips(features, num_clips):

@@ -4,6 +4,8 @@ import torch.nn.functional as F
 from torch import nn
 from fastreid.modeling.heads import REID_HEADS_REGISTRY
 
+from ctl_plugin.config import ConfigError
+
 from .attention_pooling import TemporalSelfAttentionPooling
 from .correlation import GlobalGuidedCorrelation
 from .reciprocal import TemporalReciprocalLearning
@@ -26,7 +28,7 @@ class GRLHead(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         if cfg.MODEL.META_ARCHITECTURE != "GRL":
-            raise ValueError(f"MODEL.HEADS.NAME 'GRLHead' takes the clips' feature maps [B, T, C, h, w] "
+            raise ConfigError(f"MODEL.HEADS.NAME 'GRLHead' takes the clips' feature maps [B, T, C, h, w] "
                              f"only under MODEL.META_ARCHITECTURE 'GRL', got "
                              f"{cfg.MODEL.META_ARCHITECTURE!r}")
         channels = cfg.MODEL.BACKBONE.FEAT_DIM

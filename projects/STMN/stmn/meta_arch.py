@@ -4,6 +4,7 @@ from fastreid.config import configurable
 from fastreid.modeling.heads import build_heads
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 
+from ctl_plugin.config import ConfigError
 from ctl_plugin.modeling.meta_arch import VideoBaseline
 
 from .branched_backbone import BranchedBackbone
@@ -49,7 +50,7 @@ class STMN(VideoBaseline):
         backbone = BranchedBackbone(kwargs["backbone"])
         feat_dim = cfg.MODEL.BACKBONE.FEAT_DIM
         if backbone.out_channels != feat_dim:
-            raise ValueError(f"MODEL.BACKBONE.FEAT_DIM = {feat_dim} but {cfg.MODEL.BACKBONE.NAME} of depth "
+            raise ConfigError(f"MODEL.BACKBONE.FEAT_DIM = {feat_dim} but {cfg.MODEL.BACKBONE.NAME} of depth "
                              f"{cfg.MODEL.BACKBONE.DEPTH} outputs {backbone.out_channels} channels")
         smem, tmem = cfg.STMN.SPATIAL_MEMORY, cfg.STMN.TEMPORAL_MEMORY
         kwargs.update(

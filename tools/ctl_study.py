@@ -1,0 +1,192 @@
+#!/usr/bin/env python
+"""The CTL study: VideoBaseline and CTL's rows (Tables 3-4, tau, heat-map normalisation,
+each fix of the plugin reverted) trained with several seeds on one synthetic set, under
+one CPU budget; mean +- std of Rank-1 and mAP per row (docs/ctl_study.md).
+
+    python tools/ctl_study.py                              # the study set, every row, seeds 0 1 2
+    python tools/ctl_study.py --set tuning --rows ...      # the set the defaults were chosen on
+    python tools/ctl_study.py --list                       # the rows and their keys
+
+Both sets come from the project's generator with fixed seeds (48 training and 48 test
+identities, occlusion on), and are written under --out on first use. Every run is a
+`train_net.py` training (configs/Study/*.yml plus the row's keys, SEED = the seed) whose
+results land in <out>/<set>/<row>/seed<k>/results.json; finished runs are not redone,
+so the command resumes where it stopped. CTL runs also record the mAP of each fused
+branch (g, a, c) as the test feature. The table is printed and written to
+<out>/<set>/results.md.
+"""
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from tabulate import tabulate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASELINE = os.path.join(ROOT, "configs", "Study", "Baseline.yml")
+CTL = os.path.join(ROOT, "configs", "Study", "CTL.yml")
+SETS = {"tuning": 1, "study": 2}  # generator seed of each set
+SET_SIZE = dict(num_train_ids=48, num_test_ids=48, occlusion_rate=0.25)
+# The plugin's fixes, as keys: reverting them all gives CTL as the paper's text reads
+# before the choices it leaves open were measured.
+BEFORE_FIXES = ["KEYPOINTS.HEATMAP_NORM", "softmax", "KEYPOINTS.SOFTMAX_TEMPERATURE", "1.0",
+                "CTL.CROSS_SCALE.EMBEDDING_BN", "shared", "VIDEO.TEST.MODE", "all",
+                "MODEL.LOSSES.TRI.NORM_FEAT", "False"]
+ROWS = {  # name: (config, keys)
+    "VideoBaseline": (BASELINE, []),
+    "VideoBaseline, triplet on normalised features": (BASELINE, ["MODEL.LOSSES.TRI.NORM_FEAT", "True"]),
+    "VideoBaseline, interleaved test clips": (BASELINE, ["VIDEO.TEST.MODE", "interleaved"]),
+    "CTL (defaults: Basel+ContRe+3D+CS, A^p A^m A^c, tau 3)": (CTL, []),
+    "CTL before the fixes": (CTL, BEFORE_FIXES),
+    "Table 3 Basel": (CTL, ["CTL.GCL.MODE", "none", "CTL.CROSS_SCALE.ENABLED", "False"]),
+    "Table 3 Basel+ContRe": (CTL, ["CTL.GCL.MODE", "frame", "CTL.CROSS_SCALE.ENABLED", "False"]),
+    "Table 3 Basel+ContRe+3D": (CTL, ["CTL.CROSS_SCALE.ENABLED", "False"]),
+    "Table 4 A^p": (CTL, ["CTL.TOPOLOGY.MASK", "False", "CTL.TOPOLOGY.CONTEXT", "False"]),
+    "Table 4 A^p A^m": (CTL, ["CTL.TOPOLOGY.CONTEXT", "False"]),
+    "tau 1": (CTL, ["CTL.GCL.WINDOW", "1"]),
+    "tau 5": (CTL, ["CTL.GCL.WINDOW", "5"]),
+    "heat-maps: softmax, temperature 1 (the paper's plain softmax)":
+        (CTL, ["KEYPOINTS.HEATMAP_NORM", "softmax", "KEYPOINTS.SOFTMAX_TEMPERATURE", "1.0"]),
+    "heat-maps: softmax, temperature 0.1":
+        (CTL, ["KEYPOINTS.HEATMAP_NORM", "softmax", "KEYPOINTS.SOFTMAX_TEMPERATURE", "0.1"]),
+    "heat-maps: divided by their sum": (CTL, ["KEYPOINTS.HEATMAP_NORM", "sum"]),
+    "fix reverted: one BN for both scales of a CS-GCL": (CTL, ["CTL.CROSS_SCALE.EMBEDDING_BN", "shared"]),
+    "fix reverted: consecutive test clips": (CTL, ["VIDEO.TEST.MODE", "all"]),
+    "fix reverted: triplet on raw features": (CTL, ["MODEL.LOSSES.TRI.NORM_FEAT", "False"]),
+}
+
+
+def slug(name):
+    """A folder name for a row: readable, and unique by a hash of the whole name."""
+    readable = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")[:48]
+    return f"{readable}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def set_root(out, name):
+    """The data root of a set, generated on first use."""
+    from ctl_plugin.data.synthetic import generate_synthetic_mars
+
+    root = os.path.join(out, "data", name)
+    if not os.path.isdir(os.path.join(root, "synthetic-mars")):
+        summary = generate_synthetic_mars(root, seed=SETS[name], **SET_SIZE)
+        print(f"generated the {name} set under {root}: {summary.num_train_tracklets} training, "
+              f"{summary.num_test_tracklets} test tracklets ({summary.seconds:.0f} s)")
+    return root
+
+
+def run_one(job):
+    """Train and evaluate one (row, seed); writes results.json into its folder."""
+    row, (config, keys), seed, data_root, run_dir, threads = job
+    import torch
+
+    torch.set_num_threads(threads)
+    os.environ["FASTREID_DATASETS"] = data_root
+    from ctl_plugin.engine import main
+    from fastreid.engine import default_argument_parser
+
+    args = default_argument_parser().parse_args(
+        ["--config-file", config, *keys, "SEED", str(seed), "OUTPUT_DIR", run_dir])
+    start = time.time()
+    results = main(args)
+    record = {"row": row, "seed": seed, "Rank-1": results["Rank-1"], "mAP": results["mAP"],
+              "seconds": time.time() - start, "keys": keys}
+    if config == CTL:
+        record["branches"] = branch_maps(args, run_dir)
+    with open(os.path.join(run_dir, "results.json"), "w") as f:
+        json.dump(record, f, indent=1)
+    return record
+
+
+def branch_maps(args, run_dir):
+    """mAP of the final model with each fused branch as the test feature."""
+    from ctl_plugin.engine import VideoTrainer, setup
+    from ctl_plugin.engine.checkpoint import load_model_weights
+    from ctl_plugin.evaluation.ctl_diagnostics import branch_results
+
+    args.eval_only = True
+    args.opts = [*args.opts, "MODEL.WEIGHTS", os.path.join(run_dir, "model_final.pth")]
+    cfg = setup(args)
+    cfg.defrost()
+    cfg.MODEL.BACKBONE.PRETRAIN = False
+    model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
+    return {b: r["mAP"] for b, r in branch_results(cfg, model, VideoTrainer.test).items()}
+
+
+def mean_std(values):
+    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values) if len(values) > 1 else 0:.1f}"
+
+
+def report(records, rows):
+    table = []
+    for row in rows:
+        runs = [r for r in records if r["row"] == row]
+        if not runs:
+            continue
+        branches = ""
+        if all("branches" in r for r in runs):
+            branches = " / ".join(f"{statistics.fmean(r['branches'][b] for r in runs):.1f}" for b in "gac")
+        table.append([row, mean_std([r["Rank-1"] for r in runs]), mean_std([r["mAP"] for r in runs]),
+                      branches, len(runs), f"{statistics.fmean(r['seconds'] for r in runs) / 60:.1f}"])
+    return tabulate(table, headers=["row", "Rank-1", "mAP", "mAP of V_f^g / V_f^a / V_f^c", "seeds",
+                                    "min/run"], tablefmt="github")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--set", choices=sorted(SETS), default="study")
+    p.add_argument("--rows", nargs="+", metavar="ROW", help="row names (default: all; see --list)")
+    p.add_argument("--rows-file", metavar="JSON",
+                   help='rows of your own instead: {"name": ["baseline" or "ctl", ["KEY", "VALUE", ...]], ...}')
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time (they share the CPU threads)")
+    p.add_argument("--out", default=os.path.join(ROOT, "logs", "ctl_study"))
+    p.add_argument("--list", action="store_true", help="print the rows and their keys, then exit")
+    args = p.parse_args(argv)
+    if args.list:
+        print(tabulate([[n, os.path.basename(c), " ".join(k)] for n, (c, k) in ROWS.items()],
+                       headers=["row", "config", "keys"]))
+        return
+    if args.rows_file:
+        with open(args.rows_file) as f:
+            own = {name: ({"baseline": BASELINE, "ctl": CTL}[model], list(map(str, keys)))
+                   for name, (model, keys) in json.load(f).items()}
+        ROWS.update(own)
+        rows = args.rows or list(own)
+    else:
+        rows = args.rows or list(ROWS)
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        p.error(f"unknown rows {unknown}; see --list")
+    data_root = set_root(args.out, args.set)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    jobs, records = [], []
+    for row in rows:
+        for seed in args.seeds:
+            run_dir = os.path.join(args.out, args.set, slug(row), f"seed{seed}")
+            done = os.path.join(run_dir, "results.json")
+            if os.path.exists(done):
+                with open(done) as f:
+                    records.append(json.load(f))
+            else:
+                jobs.append((row, ROWS[row], seed, data_root, run_dir, threads))
+    total = len(records) + len(jobs)
+    print(f"{len(records)} runs done, {len(jobs)} to run, {args.jobs} at a time")
+    # one fresh process per run (its loader workers are its own children)
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                             max_tasks_per_child=1) as pool:
+        for record in (f.result() for f in as_completed([pool.submit(run_one, job) for job in jobs])):
+            records.append(record)
+            print(f"[{len(records)}/{total}] {record['row']} seed {record['seed']}: Rank-1 {record['Rank-1']:.1f}, "
+                  f"mAP {record['mAP']:.1f} ({record['seconds'] / 60:.1f} min)", flush=True)
+    table = report(records, rows)
+    print(table)
+    with open(os.path.join(args.out, args.set, "results.md"), "w") as f:
+        f.write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
