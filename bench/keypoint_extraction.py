@@ -21,9 +21,6 @@ from ctl_plugin.keypoints.extraction import extract
 BOXES = ((20, 380, 260, 910), (200, 370, 370, 890), (640, 390, 810, 880))  # x0, y0, x1, y1
 
 
-class Frames:
-    def __init__(self, frame_list):
-        self.frame_lists = {frame_list.name: frame_list}
 
 
 def main():
@@ -49,7 +46,7 @@ def main():
             from ctl_plugin.keypoints.mediapipe_estimator import build_mediapipe_estimator
             estimator = build_mediapipe_estimator(cfg)
         start = time.perf_counter()
-        extract({"bench": Frames(FrameList("frames", root, rel))}, estimator, os.path.join(root, "cache"),
+        extract({"bench": [FrameList("frames", root, rel)]}, estimator, os.path.join(root, "cache"),
                 cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE, cfg.KEYPOINTS.EXTRACT.BATCH_SIZE,
                 num_workers=cfg.KEYPOINTS.EXTRACT.NUM_WORKERS)
         seconds = time.perf_counter() - start

@@ -59,7 +59,8 @@ def main(argv=None):
                                                        if changed else "unchanged"))
         return []
     estimator = build_offline_estimator(cfg, args.estimator)
-    status = extract(datasets, estimator, cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
+    frame_lists = {name: list(ds.frame_lists.values()) for name, ds in datasets.items()}
+    status = extract(frame_lists, estimator, cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
                      cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, shard=args.shard,
                      num_workers=cfg.KEYPOINTS.EXTRACT.NUM_WORKERS, overwrite=args.overwrite,
                      progress=not args.no_progress)

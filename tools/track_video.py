@@ -27,7 +27,6 @@ import logging
 import os
 import os.path as osp
 import shutil
-import types
 
 import cv2
 import numpy as np
@@ -201,7 +200,7 @@ def fill_keypoint_cache(cfg, root, subset, backend, progress):
 
     frames = VideoFolder(root=root).frame_lists[subset]
     cache_dir = cfg.KEYPOINTS.CACHE_DIR or osp.join(root, "keypoints")
-    status = extract({VideoFolder.dataset_name: types.SimpleNamespace(frame_lists={subset: frames})},
+    status = extract({VideoFolder.dataset_name: [frames]},
                      build_offline_estimator(cfg, backend), cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
                      cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, num_workers=0, overwrite=True, progress=progress)
     return status[0]

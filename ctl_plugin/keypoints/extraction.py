@@ -72,9 +72,10 @@ def open_writer(cache_dir, dataset_name, frame_list, estimator, chunk_size, over
                               estimator.weights_sha256, chunk_size)
 
 
-def extract(datasets, estimator, cache_dir, chunk_size, batch_size, shard=(0, 1), num_workers=0,
+def extract(frame_lists, estimator, cache_dir, chunk_size, batch_size, shard=(0, 1), num_workers=0,
             overwrite=False, progress=True):
-    """Extract every frame list of `datasets` (name -> object with `.frame_lists`).
+    """Extract every frame list of `frame_lists` ({dataset name: [FrameList, ...]}), each into
+    its cache <cache_dir>/<dataset name>/<frame list name>.
 
     shard: (i, n): this process does chunks k with k % n == i. With n == 1 each
     complete frame list is merged into its cache; shards leave their chunks for a
@@ -85,17 +86,17 @@ def extract(datasets, estimator, cache_dir, chunk_size, batch_size, shard=(0, 1)
     lock = ProcessLock(os.path.join(cache_dir, ".extract.lock"), "key-point extraction into this cache",
                        shared=count > 1).acquire()
     try:
-        return _extract(datasets, estimator, cache_dir, chunk_size, batch_size, shard, num_workers,
+        return _extract(frame_lists, estimator, cache_dir, chunk_size, batch_size, shard, num_workers,
                         overwrite, progress)
     finally:
         lock.release()
 
 
-def _extract(datasets, estimator, cache_dir, chunk_size, batch_size, shard, num_workers, overwrite, progress):
+def _extract(frame_lists, estimator, cache_dir, chunk_size, batch_size, shard, num_workers, overwrite, progress):
     index, count = shard
     jobs, status = [], []
-    for dataset_name, dataset in datasets.items():
-        for frame_list in dataset.frame_lists.values():
+    for dataset_name, lists in frame_lists.items():
+        for frame_list in lists:
             writer = open_writer(cache_dir, dataset_name, frame_list, estimator, chunk_size, overwrite)
             if writer is None:
                 path = cache_paths(cache_dir, dataset_name, frame_list.name)[0]
