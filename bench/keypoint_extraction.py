@@ -21,8 +21,6 @@ from ctl_plugin.keypoints.extraction import extract
 BOXES = ((20, 380, 260, 910), (200, 370, 370, 890), (640, 390, 810, 880))  # x0, y0, x1, y1
 
 
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--estimator", choices=("mmpose", "mediapipe"), required=True)

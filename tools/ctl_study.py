@@ -20,6 +20,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -90,15 +91,34 @@ def run_one(job):
 
     args = default_argument_parser().parse_args(
         ["--config-file", config, *keys, "SEED", str(seed), "OUTPUT_DIR", run_dir])
+    final = os.path.join(run_dir, "model_final.pth")
+    if os.path.exists(final):  # trained, stopped before its results were written: evaluate it
+        args.eval_only = True
+        args.opts = [*args.opts, "MODEL.WEIGHTS", final]
     start = time.time()
     results = main(args)
-    record = {"row": row, "seed": seed, "Rank-1": results["Rank-1"], "mAP": results["mAP"],
-              "seconds": time.time() - start, "keys": keys}
+    record = {"row": row, "seed": seed, "Rank-1": float(results["Rank-1"]), "mAP": float(results["mAP"]),
+              "seconds": training_seconds(run_dir) or time.time() - start, "keys": keys}
     if config == CTL:
         record["branches"] = branch_maps(args, run_dir)
-    with open(os.path.join(run_dir, "results.json"), "w") as f:
+    tmp = os.path.join(run_dir, "results.json.tmp")
+    with open(tmp, "w") as f:
         json.dump(record, f, indent=1)
+    os.replace(tmp, os.path.join(run_dir, "results.json"))
     return record
+
+
+def training_seconds(run_dir):
+    """The training time fast-reid logged in run_dir/log.txt ("Total training time: h:mm:ss"), or None."""
+    try:
+        with open(os.path.join(run_dir, "log.txt")) as f:
+            found = re.findall(r"Total training time: (\d+):(\d+):(\d+)", f.read())
+    except OSError:
+        return None
+    if not found:
+        return None
+    h, m, s = map(int, found[-1])
+    return 3600 * h + 60 * m + s
 
 
 def branch_maps(args, run_dir):
@@ -107,13 +127,14 @@ def branch_maps(args, run_dir):
     from ctl_plugin.engine.checkpoint import load_model_weights
     from ctl_plugin.evaluation.ctl_diagnostics import branch_results
 
-    args.eval_only = True
-    args.opts = [*args.opts, "MODEL.WEIGHTS", os.path.join(run_dir, "model_final.pth")]
+    if not args.eval_only:
+        args.eval_only = True
+        args.opts = [*args.opts, "MODEL.WEIGHTS", os.path.join(run_dir, "model_final.pth")]
     cfg = setup(args)
     cfg.defrost()
     cfg.MODEL.BACKBONE.PRETRAIN = False
     model = load_model_weights(VideoTrainer.build_model(cfg), cfg)
-    return {b: r["mAP"] for b, r in branch_results(cfg, model, VideoTrainer.test).items()}
+    return {b: float(r["mAP"]) for b, r in branch_results(cfg, model, VideoTrainer.test).items()}
 
 
 def mean_std(values):
