@@ -43,10 +43,27 @@ class FolderLockedError(RuntimeError):
     """Another live process holds the lock."""
 
 
+_HELD = set()  # the locks this process holds
+
+
+def _drop_inherited_locks():
+    """In a forked child (a loader or extraction worker): close the inherited lock files
+    without unlocking them, so the lock lives exactly as long as its holder. A worker that
+    outlives a killed parent by a few seconds would otherwise keep the folder locked."""
+    for lock in list(_HELD):
+        os.close(lock._fd)
+        lock._fd = None
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 class ProcessLock:
     """An `flock` on `path` held by this process until `release` or its end, however it
-    ends (the kernel drops it), so a crashed or killed process never leaves it stuck.
-    Exclusive, or `shared` with other shared holders; `what` names the holder in errors."""
+    ends (the kernel drops it), so a crashed or killed process never leaves it stuck; its
+    forked children do not hold it. Exclusive, or `shared` with other shared holders;
+    `what` names the holder in errors."""
 
     def __init__(self, path, what, shared=False):
         self.path, self.what, self.shared = path, what, shared
@@ -66,6 +83,7 @@ class ProcessLock:
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())
         self._fd = fd
+        _HELD.add(self)
         return self
 
     def release(self):
@@ -73,3 +91,4 @@ class ProcessLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+            _HELD.discard(self)

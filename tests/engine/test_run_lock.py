@@ -21,9 +21,23 @@ HOLD = textwrap.dedent("""
 """)
 
 
-def hold(path):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "locked"
+# the holder forks a worker (as a data loader does) that outlives it
+HOLD_WITH_WORKER = textwrap.dedent("""
+    import os, sys, time
+    from ctl_plugin.io import ProcessLock
+    ProcessLock(sys.argv[1], "training (OUTPUT_DIR)").acquire()
+    worker = os.fork()
+    if worker == 0:
+        time.sleep(600)
+        os._exit(0)
+    print("locked", worker, flush=True)
+    time.sleep(600)
+""")
+
+
+def hold(path, code=HOLD):
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().split()[0] == "locked"
     return proc
 
 
@@ -51,3 +65,19 @@ def test_shared_holders_coexist_and_exclude_an_exclusive_one(tmp_path):
     a.release()
     b.release()
     ProcessLock(str(path), "extraction").acquire().release()
+
+
+def test_a_killed_holders_forked_worker_does_not_keep_the_lock(tmp_path):
+    path = tmp_path / "out" / ".train.lock"
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_WITH_WORKER, str(path)], stdout=subprocess.PIPE, text=True)
+    word, worker = proc.stdout.readline().split()
+    assert word == "locked"
+    try:
+        with pytest.raises(FolderLockedError, match=f"pid {proc.pid}"):
+            ProcessLock(str(path), "training (OUTPUT_DIR)").acquire()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        os.kill(int(worker), 0)  # the worker still lives, and yet the lock is free
+        ProcessLock(str(path), "training (OUTPUT_DIR)").acquire().release()
+    finally:
+        os.kill(int(worker), signal.SIGKILL)
