@@ -41,17 +41,19 @@ class BranchedResNet(nn.Module):
     of the spatial memory) and the temporal-key branch (input of the temporal
     memory's LSTM). The key branches start from the value branch's weights, so an
     ImageNet-pretrained `MODEL.BACKBONE.PRETRAIN_PATH` initialises all three.
+    With `stem_relu` False the stem is conv1 - bn1 - max-pool, without the ReLU, as
+    the official code runs it (STMN.STEM_RELU).
     """
 
-    def __init__(self, resnet):
+    def __init__(self, resnet, stem_relu=True):
         super().__init__()
         if not isinstance(resnet, ResNet):
             raise TypeError(f"STMN needs a fast-reid ResNet (MODEL.BACKBONE.NAME build_resnet_backbone), "
                             f"got {type(resnet).__name__}")
         if any(i >= 0 for i in resnet.NL_1_idx + resnet.NL_2_idx + resnet.NL_3_idx + resnet.NL_4_idx):
             raise ValueError("STMN's branched ResNet has no non-local blocks: set MODEL.BACKBONE.WITH_NL False")
-        self.stem = nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool,
-                                  resnet.layer1, resnet.layer2, resnet.layer3)
+        self.stem = nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu if stem_relu else nn.Identity(),
+                                  resnet.maxpool, resnet.layer1, resnet.layer2, resnet.layer3)
         self.value_branch = resnet.layer4
         self.spatial_key_branch = key_branch(resnet.layer4)
         self.temporal_key_branch = key_branch(resnet.layer4)

@@ -113,6 +113,26 @@ def test_key_branches_are_value_branch_copies_without_the_closing_relu(model):
     assert (spatial_keys < 0).any()
 
 
+@pytest.mark.parametrize("stem_relu", [True, False])
+def test_stem_with_and_without_the_relu_after_bn1(stem_relu):
+    """STMN.STEM_RELU False runs conv1 - bn1 - max-pool, as the official ResNet; True is fast-reid's
+    stem. Same parameters (and state-dict keys) either way."""
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg(**{"STMN.STEM_RELU": stem_relu})).eval()
+    reference = build_model(tiny_cfg()).eval()
+    assert model.state_dict().keys() == reference.state_dict().keys()
+    stem = model.backbone.stem
+    x = (torch.rand(2, 3, 64, 32) * 255 - 128) / 64
+    with torch.no_grad():
+        y = stem[1](stem[0](x))
+        y = stem[3](y.relu() if stem_relu else y)
+        for layer in stem[4:]:
+            y = layer(y)
+        torch.testing.assert_close(stem(x), y)
+        with_relu = stem[4:](stem[3](stem[1](stem[0](x)).relu()))
+    assert torch.equal(y, with_relu) == stem_relu
+
+
 def test_addressing_weights_for_visualisation(model):
     model.eval()
     weights = model.addressing({"images": clips(2)})
