@@ -2,9 +2,17 @@
 
 For each model (VideoBaseline, CTL with cached key-points, CTL with online
 mmpose HRNet key-points, GRL, STMN) one forward + backward pass over the same
-random clip batch is timed; the steps of all models are interleaved round-robin
-so machine noise hits every model alike, and the median of --iters steps after
---warmup steps is reported with its ratio to VideoBaseline.
+random clip batch is timed, forward and backward apart; the steps of all models
+are interleaved round-robin so machine noise hits every model alike, and the
+median and minimum of --iters steps after --warmup steps are reported with their
+ratio to VideoBaseline.
+
+With --official-grl PATH / --official-stmn PATH (checkouts of flysnowtiger/GRL and
+cvlab-yonsei/STMN, see bench/official.py) the official training step joins the
+round-robin on the same frames and identities, and GRL / STMN are also given as
+ratios to it; --flops counts each model's forward + backward floating-point
+operations (`torch.utils.flop_counter`) to show that both do the same work. The
+official GRL is written for 256 x 128 frames of a ResNet-50 (--official-shape).
 
 Peak memory: on CUDA, torch.cuda.max_memory_allocated over one step; on CPU,
 each model is built again in a spawned child process that runs two steps, and
@@ -16,6 +24,8 @@ step is reported (the step's working memory).
     python bench/train_step.py --paper-shape --device cuda --amp --channels-last
     python bench/train_step.py --profile CTL-cache  # plus torch.profiler's top ops of one model
     python bench/train_step.py --breakdown          # CTL component by component (bench/ctl_breakdown.py)
+    python bench/train_step.py --official-shape --models GRL STMN --flops \
+        --official-grl /path/to/GRL --official-stmn /path/to/STMN
 """
 import argparse
 import contextlib
@@ -25,11 +35,13 @@ import statistics
 import time
 
 import torch
+import official
 from ctl_breakdown import run_breakdown
 from ctl_plugin.config import build_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 from tabulate import tabulate
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,6 +54,8 @@ MODELS = {
     "GRL": ("projects/GRL/configs/GRL_MARS.yml", []),
     "STMN": ("projects/STMN/configs/STMN_MARS.yml", []),
 }
+# official model -> (the plugin's model it is compared with, its checkout argument)
+OFFICIAL = {"GRL-official": ("GRL", "official_grl"), "STMN-official": ("STMN", "official_stmn")}
 
 
 def parse_args(argv=None):
@@ -55,8 +69,17 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=int, default=64, help="frame width (default 64)")
     parser.add_argument("--depth", default="18x", choices=["18x", "34x", "50x", "101x"],
                         help="ResNet depth (default 18x)")
+    parser.add_argument("--official-shape", action="store_true",
+                        help="ResNet-50 at 256 x 128, the shape of the official GRL and STMN "
+                             "(identities, clips and frames are kept)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
                         help="models to time (default: all)")
+    parser.add_argument("--official-grl", metavar="PATH", default=None,
+                        help="checkout of flysnowtiger/GRL: time its training step beside GRL's")
+    parser.add_argument("--official-stmn", metavar="PATH", default=None,
+                        help="checkout of cvlab-yonsei/STMN: time its training step beside STMN's")
+    parser.add_argument("--flops", action="store_true",
+                        help="count each model's forward + backward FLOPs (one extra step each)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per model (default 2)")
     parser.add_argument("--iters", type=int, default=5,
                         help="timed steps per model (default 5; 0 with --breakdown: FLOPs only)")
@@ -64,7 +87,7 @@ def parse_args(argv=None):
     parser.add_argument("--amp", action="store_true", help="autocast to float16 (CUDA)")
     parser.add_argument("--channels-last", action="store_true", help="model and frames in channels-last layout")
     parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory children")
-    parser.add_argument("--profile", choices=list(MODELS), default=None,
+    parser.add_argument("--profile", choices=list(MODELS) + list(OFFICIAL), default=None,
                         help="also print torch.profiler's top ops of one step of this model")
     parser.add_argument("--breakdown", action="store_true",
                         help="time and count FLOPs of CTL-cache's components one by one instead "
@@ -73,6 +96,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.paper_shape:
         args.ids, args.clips, args.frames, args.height, args.width, args.depth = 8, 4, 6, 256, 128, "50x"
+    if args.official_shape:
+        args.height, args.width, args.depth = 256, 128, "50x"
+    if (args.official_grl or args.official_stmn) and (args.height, args.width, args.depth) != (256, 128, "50x"):
+        parser.error("the official GRL and STMN are ResNet-50s for 256 x 128 frames: add --official-shape")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device")
     if args.iters < (0 if args.breakdown else 1):
@@ -125,6 +152,8 @@ def make_batch(args, seed=0):
 
 
 def build(name, args):
+    if name in OFFICIAL:
+        return build_official(name, args)
     cfg = bench_cfg(name, args)
     model = build_model(cfg).train()
     if args.channels_last:
@@ -132,16 +161,56 @@ def build(name, args):
     return model
 
 
-def step(model, batch, args):
-    """One forward + backward; synchronised on CUDA so the wall clock covers the kernels."""
-    autocast = (torch.autocast(device_type="cuda", dtype=torch.float16) if args.amp
-                else contextlib.nullcontext())
-    with EventStorage(), autocast:
-        losses = model(batch)
-    sum(losses.values()).backward()
-    model.zero_grad(set_to_none=True)
+def build_official(name, args):
+    """The official model of `name` (bench/official.py), its loss on (normalised frames, targets)."""
+    checkout = getattr(args, OFFICIAL[name][1])
+    if name == "GRL-official":
+        model = official.OfficialGRL(checkout, args.ids, args.device)
+    else:
+        model = official.OfficialSTMN(checkout, args.ids, args.frames, args.device)
+    model.train()
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+class OfficialBatch(dict):
+    """The batch of an official model: the frames normalised (the plugin's models normalise
+    0-255 frames themselves, with the same ImageNet mean and std) and the targets."""
+
+    def __init__(self, batch):
+        images = batch["images"]
+        mean = torch.tensor([0.485, 0.456, 0.406], device=images.device).view(-1, 1, 1) * 255
+        std = torch.tensor([0.229, 0.224, 0.225], device=images.device).view(-1, 1, 1) * 255
+        super().__init__(images=(images - mean) / std, targets=batch["targets"])
+
+
+def batch_for(name, batch):
+    return OfficialBatch(batch) if name in OFFICIAL else batch
+
+
+def sync(args):
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
+
+
+def step(model, batch, args):
+    """One forward + backward -> (forward s, backward s); synchronised on CUDA so the wall
+    clock covers the kernels."""
+    autocast = (torch.autocast(device_type="cuda", dtype=torch.float16) if args.amp
+                else contextlib.nullcontext())
+    start = time.perf_counter()
+    with EventStorage(), autocast:
+        if isinstance(batch, OfficialBatch):
+            loss = model(batch["images"], batch["targets"])
+        else:
+            loss = sum(model(batch).values())
+    sync(args)
+    middle = time.perf_counter()
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+    sync(args)
+    return middle - start, time.perf_counter() - middle
 
 
 def rss_kib(field):
@@ -154,7 +223,7 @@ def rss_kib(field):
 
 def _child_peak(name, args, queue):
     torch.manual_seed(0)
-    model, batch = build(name, args), make_batch(args)
+    model, batch = build(name, args), batch_for(name, make_batch(args))
     before = rss_kib("VmRSS")
     for _ in range(2):
         step(model, batch, args)
@@ -178,6 +247,24 @@ def cuda_peak_mib(model, batch, args):
     step(model, batch, args)
     peak = torch.cuda.max_memory_allocated()
     return (peak - base) / 2 ** 20, peak / 2 ** 20
+
+
+def official_ratio(name, steps, forward, backward):
+    """"step / forward / backward" minima of a plugin model over its official counterpart's, or ""."""
+    official = next((o for o, (plugin, _) in OFFICIAL.items() if plugin == name and o in steps), None)
+    if official is None:
+        return ""
+    return "/".join(f"{min(t[name]) / min(t[official]):.2f}" for t in (steps, forward, backward))
+
+
+def step_gflop(model, batch, args):
+    """Forward + backward GFLOP of one step (matrix products and convolutions), if --flops."""
+    if not args.flops:
+        return float("nan")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step(model, batch, args)
+    return counter.get_total_flops() / 1e9
 
 
 def profile(model, batch, args):
@@ -206,46 +293,53 @@ def main(argv=None):
         return
     if args.channels_last:
         batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last_3d)
+    names = list(args.models) + [name for name, (_, arg) in OFFICIAL.items() if getattr(args, arg)]
+    batches = {name: batch_for(name, batch) for name in names}
     torch.manual_seed(0)
-    models = {name: build(name, args) for name in args.models}
+    models = {name: build(name, args) for name in names}
     for _ in range(args.warmup):
         for name, model in models.items():
-            step(model, batch, args)
-    times = {name: [] for name in models}
+            step(model, batches[name], args)
+    forward = {name: [] for name in models}
+    backward = {name: [] for name in models}
     for _ in range(args.iters):
         for name, model in models.items():
-            start = time.perf_counter()
-            step(model, batch, args)
-            times[name].append(time.perf_counter() - start)
+            f, b = step(model, batches[name], args)
+            forward[name].append(f)
+            backward[name].append(b)
+    steps = {name: [f + b for f, b in zip(forward[name], backward[name])] for name in models}
 
-    base = statistics.median(times["VideoBaseline"]) if "VideoBaseline" in times else None
+    base = statistics.median(steps["VideoBaseline"]) if "VideoBaseline" in steps else None
     rows = []
     for name, model in models.items():
-        med = statistics.median(times[name])
+        med = statistics.median(steps[name])
         params = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if args.device.startswith("cuda"):
-            work, peak = cuda_peak_mib(model, batch, args)
+            work, peak = cuda_peak_mib(model, batches[name], args)
         elif args.no_memory:
             work, peak = float("nan"), float("nan")
         else:
             work, peak = cpu_peak_mib(name, args)
-        rows.append([name, med * 1e3, min(times[name]) * 1e3, med / base if base else float("nan"),
+        rows.append([name, med * 1e3, min(steps[name]) * 1e3, min(forward[name]) * 1e3,
+                     min(backward[name]) * 1e3, med / base if base else float("nan"),
+                     official_ratio(name, steps, forward, backward), step_gflop(model, batches[name], args),
                      params / 1e6, trainable / 1e6, work, peak])
 
     b = args.ids * args.clips
     print(f"device {args.device}, threads {torch.get_num_threads()}, ResNet-{args.depth[:-1]}, "
           f"batch {args.ids} ids x {args.clips} clips x {args.frames} frames x {args.height} x {args.width} "
           f"({b * args.frames} frames), amp {args.amp}, channels-last {args.channels_last}, "
-          f"median of {args.iters} steps after {args.warmup} warm-up")
+          f"{args.iters} interleaved steps after {args.warmup} warm-up")
     mem = "GPU" if args.device.startswith("cuda") else "RSS"
-    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", "x baseline",
-                                  "params M", "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
+    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", "fwd ms (min)", "bwd ms (min)",
+                                  "x baseline", "x official (step/fwd/bwd, min)", "GFLOP", "params M",
+                                  "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
                    floatfmt=".2f"))
     if args.profile:
         model = models.get(args.profile) or build(args.profile, args)
         print(f"\ntorch.profiler, one step of {args.profile}:")
-        profile(model, batch, args)
+        profile(model, batch_for(args.profile, batch), args)
 
 
 if __name__ == "__main__":
