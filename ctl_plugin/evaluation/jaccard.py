@@ -8,7 +8,7 @@ asked for:
 
 1. initial ranking: the k1 nearest features of every feature (itself
    included) over all N features, by float32 squared Euclidean distances from
-   blocked matrix products (fast-reid searches a faiss `IndexFlatL2`, which computes
+   blocked matrix products over the upper triangle (fast-reid searches a faiss `IndexFlatL2`, which computes
    the same distances; the two orders can differ only where two distances differ
    by float32 rounding); N(i, k) is its first k + 1 entries (i itself and k
    others, Eq. 3), at most the k1 searched;
@@ -35,25 +35,39 @@ __all__ = ["initial_ranking", "reciprocal_neighbours", "expanded_neighbours", "k
 # Most (row, column, shared column) triples held at once while summing minima (step 6);
 # 2^23 triples take about 300 MiB of temporaries.
 TRIPLES_PER_CHUNK = 1 << 23
-# Rows of the float32 distance block of step 1 (ROWS_PER_BLOCK x N floats at a time).
-ROWS_PER_BLOCK = 1024
+# Side of the square blocks of float32 distances of step 1.
+ROWS_PER_BLOCK = 2048
 
 
 def initial_ranking(features: torch.Tensor, k: int) -> np.ndarray:
     """[N, k] int64: indices of the k nearest features of each feature (Eq. 3), nearest first.
 
     Squared Euclidean distances ||x_i||^2 + ||x_j||^2 - 2 x_i.x_j in float32, as faiss's
-    exact `IndexFlatL2` search computes them, one block of ROWS_PER_BLOCK rows against all
-    N features at a time (one matrix product each) on the features' device, then each
-    row's k smallest."""
+    exact `IndexFlatL2` search computes them, by blocks of ROWS_PER_BLOCK x ROWS_PER_BLOCK
+    on the features' device. The distance matrix is symmetric, so only the blocks on and
+    above the diagonal are computed, each giving the k smallest of its rows and of its
+    columns; the k smallest of these candidates are each row's ranking."""
     feats = features.float()
+    n = feats.size(0)
     squares = feats.pow(2).sum(dim=1)
-    blocks = []
-    for start in range(0, feats.size(0), ROWS_PER_BLOCK):
-        rows = slice(start, start + ROWS_PER_BLOCK)
-        distances = torch.addmm(squares[rows, None] + squares[None], feats[rows], feats.T, alpha=-2)
-        blocks.append(distances.topk(k, dim=1, largest=False).indices)
-    return torch.cat(blocks).cpu().numpy()
+    starts = range(0, n, ROWS_PER_BLOCK)
+    values, indices = [[] for _ in starts], [[] for _ in starts]
+    for a, i in enumerate(starts):
+        for b, j in enumerate(starts[a:], start=a):
+            rows, cols = slice(i, i + ROWS_PER_BLOCK), slice(j, j + ROWS_PER_BLOCK)
+            block = torch.addmm(squares[rows, None] + squares[None, cols], feats[rows], feats[cols].T, alpha=-2)
+            nearest = block.topk(min(k, block.size(1)), dim=1, largest=False)
+            values[a].append(nearest.values)
+            indices[a].append(nearest.indices + j)
+            if b != a:
+                nearest = block.topk(min(k, block.size(0)), dim=0, largest=False)
+                values[b].append(nearest.values.T)
+                indices[b].append(nearest.indices.T + i)
+    ranking = []
+    for candidates, where in zip(values, indices):
+        order = torch.cat(candidates, dim=1).topk(k, dim=1, largest=False).indices
+        ranking.append(torch.cat(where, dim=1).gather(1, order))
+    return torch.cat(ranking).cpu().numpy()
 
 
 def _neighbour_matrix(ranking: np.ndarray, k: int) -> sp.csr_matrix:
