@@ -258,11 +258,16 @@ def cuda_peak_mib(model, batch, args):
 
 
 def official_ratio(name, steps, forward, backward):
-    """"step / forward / backward" minima of a plugin model over its official counterpart's, or ""."""
+    """A plugin model over its official counterpart: "step / forward / backward" ratios of
+    the minima, then the median of the ratios of the steps run one after the other (which
+    cancels slow changes of the machine's load); "" for other models."""
     official = next((o for o, (plugin, _) in OFFICIAL.items() if plugin == name and o in steps), None)
     if official is None:
         return ""
-    return "/".join(f"{min(t[name]) / min(t[official]):.2f}" for t in (steps, forward, backward))
+    minima = "/".join(f"{min(t[name]) / min(t[official]):.2f}" for t in (steps, forward, backward))
+    paired = "/".join(f"{statistics.median(a / b for a, b in zip(t[name], t[official])):.2f}"
+                      for t in (steps, forward, backward))
+    return f"{minima}, paired {paired}"
 
 
 def step_gflop(model, batch, args):
@@ -312,9 +317,10 @@ def main(argv=None):
             step(model, batches[name], args)
     forward = {name: [] for name in models}
     backward = {name: [] for name in models}
-    for _ in range(args.iters):
-        for name, model in models.items():
-            f, b = step(model, batches[name], args)
+    for i in range(args.iters):
+        # the order alternates, so that no model always runs right after the same other one
+        for name in (list(models) if i % 2 == 0 else list(models)[::-1]):
+            f, b = step(models[name], batches[name], args)
             forward[name].append(f)
             backward[name].append(b)
     steps = {name: [f + b for f, b in zip(forward[name], backward[name])] for name in models}
@@ -343,7 +349,7 @@ def main(argv=None):
           f"{args.iters} interleaved steps after {args.warmup} warm-up, {args.clock} clock")
     mem = "GPU" if args.device.startswith("cuda") else "RSS"
     print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", "fwd ms (min)", "bwd ms (min)",
-                                  "x baseline", "x official (step/fwd/bwd, min)", "GFLOP", "params M",
+                                  "x baseline", "x official (step/fwd/bwd)", "GFLOP", "params M",
                                   "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
                    floatfmt=".2f"))
     if args.profile:
