@@ -23,6 +23,7 @@ from ctl_plugin.data.build import build_video_train_loader
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
+from tabulate import tabulate
 
 
 def parse_args(argv=None):

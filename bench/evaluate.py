@@ -16,28 +16,45 @@ Timed side by side in one process:
                 search), at --reference-rerank-scale of the sizes
   fastreid + re-ranking (sparse)
                 the same through the plugin's sparse k-reciprocal Jaccard distance
-                (what `import ctl_plugin` installs), at the same scale and at
-                --rerank-scale
+                (what `import ctl_plugin` installs), at the same scale
 fastreid's and the reference's Rank-1/5/10 and mAP must agree (asserted), and
 so must the dense and sparse re-ranking distances (1e-5) and metrics (1e-3).
 Peak memory is tracemalloc's peak of Python and numpy allocations during each
 run (torch's own allocations are not traced) next to the peak resident set
 during the run (Linux: VmHWM after resetting it; elsewhere the process's peak).
 
-    python bench/evaluate.py                                # re-ranking: dense at 0.1 scale, sparse at 0.1 and 1.0
+Then, at --rerank-scale, the re-ranked query x gallery distance alone (no CMC / mAP),
+--repeats times, the runs interleaved:
+  plugin        what ReidEvaluator computes with TEST.RERANK.ENABLED and TEST.METRIC
+                cosine: the sparse Jaccard distance of the L2-normalised features
+                mixed with their cosine distance (LAMBDA)
+  torchreid     torchreid's `re_ranking` (dense numpy) on the squared Euclidean distance
+                matrices of the same normalised features from its
+                `compute_distance_matrix`, as its engine calls it; only when torchreid
+                is importable (install it by hand in an environment of its own, e.g.
+                `pip install --no-deps torchreid==0.2.5 gdown`; it is no dependency)
+Both distance matrices are ranked by fast-reid's `evaluate_rank`. torchreid's
+Gaussian kernel uses distances divided by each column's maximum, so its metrics come
+close to the plugin's without being equal.
+
+    python bench/evaluate.py                                # re-ranking: dense and sparse at 0.1 scale, side by side at 1.0
     python bench/evaluate.py --reference-rerank-scale 1.0   # fast-reid's dense re-ranking at full size too (~7 min)
 """
 import argparse
-import os
+import importlib
 import resource
+import statistics
 import time
 import tracemalloc
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from ctl_plugin.config import build_cfg
+from ctl_plugin.evaluation import jaccard
 from tabulate import tabulate
 from fastreid.evaluation import ReidEvaluator, reid_evaluation
+from fastreid.evaluation.rank import evaluate_rank
 from fastreid.utils import compute_dist
 
 NUM_QUERY, NUM_GALLERY, QUERY_IDS, GALLERY_ONLY_IDS, NUM_CAMS = 1980, 11310, 626, 8, 6
@@ -48,7 +65,10 @@ def parse_args(argv=None):
     parser.add_argument("--scale", type=float, default=1.0,
                         help="fraction of MARS's query / gallery / id counts without re-ranking (default 1.0)")
     parser.add_argument("--rerank-scale", type=float, default=1.0,
-                        help="the same fraction for the sparse re-ranking run; 0 skips it (default 1.0)")
+                        help="the same fraction for the side-by-side re-ranked distances; 0 skips them "
+                             "(default 1.0)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="interleaved runs of each re-ranked distance (default 3)")
     parser.add_argument("--reference-rerank-scale", type=float, default=0.1,
                         help="the fraction at which fast-reid's dense re-ranking runs beside the sparse one; "
                              "0 skips it (default 0.1)")
@@ -62,6 +82,8 @@ def parse_args(argv=None):
         args.scale = args.rerank_scale = 1.0
     if not 0 < args.scale <= 1 or not 0 <= args.rerank_scale <= 1 or not 0 <= args.reference_rerank_scale <= 1:
         parser.error("--scale must be in (0, 1], --rerank-scale and --reference-rerank-scale in [0, 1]")
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
     return args
 
 
@@ -142,6 +164,93 @@ def reference_eval(feats, pids, camids, num_query):
             "Rank-10": cmc_sum[9] / n * 100, "mAP": np.mean(aps) * 100}
 
 
+def ranking_ties(feats, k1):
+    """(rows whose k1 nearest neighbours faiss's IndexFlatL2, which fast-reid's dense code
+    searches, and the plugin order differently, the largest relative difference between the
+    float64 distances of the two lists sorted): a spread at float32 rounding means that
+    the two orders differ only where distances tie."""
+    import faiss
+
+    x = np.ascontiguousarray(F.normalize(torch.from_numpy(feats), dim=1).numpy())
+    index = faiss.IndexFlatL2(x.shape[1])
+    index.add(x)
+    _, theirs = index.search(x, k1)
+    ours = jaccard.initial_ranking(torch.from_numpy(x), k1)
+    rows = np.flatnonzero((ours != theirs).any(axis=1))
+    x64, spread = x.astype(np.float64), 0.0
+    for i in rows:
+        a, b = (np.sort(((x64[r] - x64[i]) ** 2).sum(axis=1)) for r in (ours[i], theirs[i]))
+        spread = max(spread, float((np.abs(a - b) / np.maximum(a, 1e-12))[1:].max()))
+    return len(rows), spread
+
+
+def load_torchreid():
+    """(re_ranking, compute_distance_matrix) of an importable torchreid (0.2.5 keeps them
+    under `torchreid.reid`, upstream releases under `torchreid`), else None."""
+    for package in ("torchreid.reid", "torchreid"):
+        try:
+            utils = importlib.import_module(package + ".utils")
+            metrics = importlib.import_module(package + ".metrics")
+            return utils.re_ranking, metrics.compute_distance_matrix
+        except (ImportError, AttributeError):
+            continue
+    return None
+
+
+def plugin_reranked(query, gallery, k1, k2, lambda_value):
+    """ReidEvaluator's re-ranked distance under TEST.METRIC cosine, through the installed build_dist."""
+    dist = compute_dist.build_dist(query, gallery, "cosine")
+    query, gallery = F.normalize(query, dim=1), F.normalize(gallery, dim=1)
+    jaccard = compute_dist.build_dist(query, gallery, "jaccard", k1=k1, k2=k2)
+    return jaccard * (1 - lambda_value) + dist * lambda_value
+
+
+def torchreid_reranked(torchreid, query, gallery, k1, k2, lambda_value):
+    """torchreid's engine with rerank: squared Euclidean matrices of the normalised features, then re_ranking."""
+    re_ranking, distance_matrix = torchreid
+    query, gallery = F.normalize(query, dim=1), F.normalize(gallery, dim=1)
+    q_g, q_q, g_g = (distance_matrix(a, b).numpy() for a, b in ((query, gallery), (query, query), (gallery, gallery)))
+    return re_ranking(q_g, q_q, g_g, k1=k1, k2=k2, lambda_value=lambda_value)
+
+
+def ranked_metrics(dist, pids, camids, num_query):
+    cmc, all_ap, _ = evaluate_rank(dist, pids[:num_query], pids[num_query:], camids[:num_query], camids[num_query:])
+    return {"Rank-1": cmc[0] * 100, "Rank-5": cmc[4] * 100, "Rank-10": cmc[9] * 100, "mAP": np.mean(all_ap) * 100}
+
+
+def side_by_side(args):
+    """The re-ranked distance of the plugin and of torchreid (when importable), interleaved."""
+    feats, pids, camids, nq = mars_like(args.rerank_scale, args.dim, args.noise, args.seed)
+    query, gallery = torch.from_numpy(feats[:nq]), torch.from_numpy(feats[nq:])
+    k1, k2, lambda_value = (build_cfg().TEST.RERANK[key] for key in ("K1", "K2", "LAMBDA"))
+    runs = {"plugin (sparse)": lambda: plugin_reranked(query, gallery, k1, k2, lambda_value)}
+    torchreid = load_torchreid()
+    if torchreid is None:
+        print("torchreid is not importable: its re_ranking is left out")
+    else:
+        runs["torchreid re_ranking (dense)"] = lambda: torchreid_reranked(torchreid, query, gallery, k1, k2,
+                                                                          lambda_value)
+    times, dists = {name: [] for name in runs}, {}
+    for _ in range(args.repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            dists[name] = run()
+            times[name].append(time.perf_counter() - start)
+    base = min(times["plugin (sparse)"])
+    rows = []
+    for name in runs:
+        m = ranked_metrics(dists[name], pids, camids, nq)
+        rows.append([name, nq, len(pids) - nq, *m.values(), min(times[name]), statistics.median(times[name]),
+                     min(times[name]) / base])
+    print(f"re-ranked distance, k1 {k1}, k2 {k2}, lambda {lambda_value}, N = {len(pids)}, "
+          f"{args.repeats} interleaved runs each:")
+    print(tabulate(rows, headers=["re-ranked distance", "queries", "gallery", "R-1", "R-5", "R-10", "mAP",
+                                  "s (min)", "s (median)", "x plugin (min)"], floatfmt=".2f"))
+    if len(rows) > 1:
+        print(f"plugin / torchreid: {base / min(times['torchreid re_ranking (dense)']):.3f} (minima), "
+              f"{statistics.median(times['plugin (sparse)']) / statistics.median(times['torchreid re_ranking (dense)']):.3f} (medians)")
+
+
 def reset_peak_rss():
     """Reset the kernel's resident-set high-water mark of this process (Linux); False elsewhere."""
     try:
@@ -197,18 +306,24 @@ def main(argv=None):
         (sparse, sparse_dist), t_sparse, m, rss = measured(
             rerank_eval, reid_evaluation.build_dist, feats, pids, camids, nq)
         rows.append(["fastreid + re-ranking (sparse)", nq, n - nq, *sparse.values(), t_sparse, m, rss])
-        gap = np.abs(dense_dist - sparse_dist).max()
-        assert gap < 1e-5, f"dense and sparse Jaccard distances differ by {gap:.2e}"
+        off = np.abs(dense_dist - sparse_dist) > 1e-5
         for key in dense:
             assert abs(dense[key] - sparse[key]) < 1e-3, f"{key}: dense {dense[key]:.4f} != sparse {sparse[key]:.4f}"
-        print(f"dense and sparse re-ranking agree at N = {n}: Jaccard distances within {gap:.1e}, "
-              f"Rank-1/5/10 and mAP within 1e-3; sparse is {t_dense / t_sparse:.1f} x faster")
-    if args.rerank_scale and args.rerank_scale != args.reference_rerank_scale:
-        feats, pids, camids, nq = mars_like(args.rerank_scale, args.dim, args.noise, args.seed)
-        (rr, _), t, m, rss = measured(rerank_eval, reid_evaluation.build_dist, feats, pids, camids, nq)
-        rows.append(["fastreid + re-ranking (sparse)", nq, len(pids) - nq, *rr.values(), t, m, rss])
+        if off.any():
+            rows_tied, spread = ranking_ties(feats, build_cfg().TEST.RERANK.K1)
+            assert spread < 1e-6, f"{off.sum()} Jaccard distances differ by more than 1e-5 and the initial " \
+                                  f"rankings differ beyond float32 ties (relative spread {spread:.1e})"
+            print(f"{off.sum()} of {off.size} Jaccard distances differ by more than 1e-5 (at most "
+                  f"{np.abs(dense_dist - sparse_dist).max():.2e}): faiss and the plugin order {rows_tied} rows' "
+                  f"nearest neighbours differently where distances tie within float32 rounding "
+                  f"(same exact distances within {spread:.1e})")
+        print(f"dense and sparse re-ranking agree at N = {n}: Jaccard distances within 1e-5 "
+              f"({(~off).sum()} of {off.size}), Rank-1/5/10 and mAP within 1e-3; sparse is "
+              f"{t_dense / t_sparse:.1f} x faster")
     print(tabulate(rows, headers=["evaluation", "queries", "gallery", "R-1", "R-5", "R-10", "mAP",
                                   "seconds", "traced peak MiB", "peak RSS MiB"], floatfmt=".2f"))
+    if args.rerank_scale:
+        side_by_side(args)
 
 
 if __name__ == "__main__":

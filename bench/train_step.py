@@ -2,10 +2,17 @@
 
 For each model (VideoBaseline, CTL with cached key-points, CTL with online
 mmpose HRNet key-points, GRL, STMN), on each of --backbones, one forward +
-backward pass over the same random clip batch is timed; the steps of all models
-are interleaved round-robin so machine noise hits every model alike, and the
-median of --iters steps after --warmup steps is reported with its ratio to
-VideoBaseline (on the first backbone).
+backward pass over the same random clip batch is timed, forward and backward
+apart; the steps of all models are interleaved round-robin so machine noise hits
+every model alike, and the median and minimum of --iters steps after --warmup
+steps are reported with their ratio to VideoBaseline (on the first backbone).
+
+With --official-grl PATH / --official-stmn PATH (checkouts of flysnowtiger/GRL and
+cvlab-yonsei/STMN, see bench/official.py) the official training step joins the
+round-robin on the same frames and identities, and GRL / STMN are also given as
+ratios to it; --flops counts each model's forward + backward floating-point
+operations (`torch.utils.flop_counter`) to show that both do the same work. The
+official GRL is written for 256 x 128 frames of a ResNet-50 (--official-shape).
 
 Peak memory: on CUDA, torch.cuda.max_memory_allocated over one step; on CPU,
 each model is built again in a spawned child process that runs two steps, and
@@ -19,6 +26,8 @@ step is reported (the step's working memory).
     python bench/train_step.py --breakdown          # CTL component by component (bench/ctl_breakdown.py)
     python bench/train_step.py --backbones resnet mobilenetv2 --models VideoBaseline CTL-cache
                                                     # ResNet-18 beside the ImageNet MobileNetV2
+    python bench/train_step.py --official-shape --models GRL STMN --flops \
+        --official-grl /path/to/GRL --official-stmn /path/to/STMN
 """
 import argparse
 import contextlib
@@ -28,11 +37,13 @@ import statistics
 import time
 
 import torch
+import official
 from ctl_breakdown import run_breakdown
 from ctl_plugin.config import build_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 from tabulate import tabulate
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,6 +56,8 @@ MODELS = {
     "GRL": ("projects/GRL/configs/GRL_MARS.yml", []),
     "STMN": ("projects/STMN/configs/STMN_MARS.yml", []),
 }
+# official model -> (the plugin's model it is compared with, its checkout argument)
+OFFICIAL = {"GRL-official": ("GRL", "official_grl"), "STMN-official": ("STMN", "official_stmn")}
 
 
 # --backbones -> (label, MODEL.BACKBONE overrides); the ResNet's DEPTH and FEAT_DIM come from --depth.
@@ -70,8 +83,17 @@ def parse_args(argv=None):
     parser.add_argument("--backbones", nargs="+", default=["resnet"], choices=list(BACKBONES),
                         help="fast-reid's ResNet of --depth (default) and/or the plugin's MobileNetV2 "
                              "(width 1.0x, last stride 1), timed side by side")
+    parser.add_argument("--official-shape", action="store_true",
+                        help="ResNet-50 at 256 x 128, the shape of the official GRL and STMN "
+                             "(identities, clips and frames are kept)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
                         help="models to time (default: all)")
+    parser.add_argument("--official-grl", metavar="PATH", default=None,
+                        help="checkout of flysnowtiger/GRL: time its training step beside GRL's")
+    parser.add_argument("--official-stmn", metavar="PATH", default=None,
+                        help="checkout of cvlab-yonsei/STMN: time its training step beside STMN's")
+    parser.add_argument("--flops", action="store_true",
+                        help="count each model's forward + backward FLOPs (one extra step each)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per model (default 2)")
     parser.add_argument("--iters", type=int, default=5,
                         help="timed steps per model (default 5; 0 with --breakdown: FLOPs only)")
@@ -79,19 +101,32 @@ def parse_args(argv=None):
     parser.add_argument("--amp", action="store_true", help="autocast to float16 (CUDA)")
     parser.add_argument("--channels-last", action="store_true", help="model and frames in channels-last layout")
     parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory children")
-    parser.add_argument("--profile", choices=list(MODELS), default=None,
+    parser.add_argument("--profile", choices=list(MODELS) + list(OFFICIAL), default=None,
                         help="also print torch.profiler's top ops of one step of this model")
     parser.add_argument("--breakdown", action="store_true",
                         help="time and count FLOPs of CTL-cache's components one by one instead "
                              "(bench/ctl_breakdown.py)")
     parser.add_argument("--profile-rows", type=int, default=20, help="rows of the profiler table (default 20)")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
+    parser.add_argument("--clock", choices=["wall", "process"], default="wall",
+                        help="wall: elapsed time; process: CPU time of this process, all threads (on "
+                             "cores shared with other jobs, with --threads 1, it leaves out the time "
+                             "the process waits for a core) (default wall)")
     args = parser.parse_args(argv)
     if args.paper_shape:
         args.ids, args.clips, args.frames, args.height, args.width, args.depth = 8, 4, 6, 256, 128, "50x"
+    if args.official_shape:
+        args.height, args.width, args.depth = 256, 128, "50x"
+    if (args.official_grl or args.official_stmn) and (args.height, args.width, args.depth) != (256, 128, "50x"):
+        parser.error("the official GRL and STMN are ResNet-50s for 256 x 128 frames: add --official-shape")
+    if args.clock == "process" and args.device.startswith("cuda"):
+        parser.error("--clock process times the CPU only: use the wall clock on CUDA")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device")
     if args.iters < (0 if args.breakdown else 1):
         parser.error("--iters must be >= 1 (>= 0 with --breakdown)")
+    if (args.official_grl or args.official_stmn) and args.backbones != ["resnet"]:
+        parser.error("the official GRL and STMN are ResNet-50s: leave --backbones at resnet")
     if args.clips < 2:
         parser.error("--clips must be >= 2: the batch-hard triplet loss needs a positive per identity")
     return args
@@ -141,6 +176,8 @@ def make_batch(args, seed=0):
 
 
 def build(name, args, backbone="resnet"):
+    if name in OFFICIAL:
+        return build_official(name, args)
     cfg = bench_cfg(name, backbone, args)
     model = build_model(cfg).train()
     if args.channels_last:
@@ -148,16 +185,57 @@ def build(name, args, backbone="resnet"):
     return model
 
 
-def step(model, batch, args):
-    """One forward + backward; synchronised on CUDA so the wall clock covers the kernels."""
-    autocast = (torch.autocast(device_type="cuda", dtype=torch.float16) if args.amp
-                else contextlib.nullcontext())
-    with EventStorage(), autocast:
-        losses = model(batch)
-    sum(losses.values()).backward()
-    model.zero_grad(set_to_none=True)
+def build_official(name, args):
+    """The official model of `name` (bench/official.py), its loss on (normalised frames, targets)."""
+    checkout = getattr(args, OFFICIAL[name][1])
+    if name == "GRL-official":
+        model = official.OfficialGRL(checkout, args.ids, args.device)
+    else:
+        model = official.OfficialSTMN(checkout, args.ids, args.frames, args.device)
+    model.train()
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+class OfficialBatch(dict):
+    """The batch of an official model: the frames normalised (the plugin's models normalise
+    0-255 frames themselves, with the same ImageNet mean and std) and the targets."""
+
+    def __init__(self, batch):
+        images = batch["images"]
+        mean = torch.tensor([0.485, 0.456, 0.406], device=images.device).view(-1, 1, 1) * 255
+        std = torch.tensor([0.229, 0.224, 0.225], device=images.device).view(-1, 1, 1) * 255
+        super().__init__(images=(images - mean) / std, targets=batch["targets"])
+
+
+def batch_for(name, batch):
+    return OfficialBatch(batch) if name in OFFICIAL else batch
+
+
+def sync(args):
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
+
+
+def step(model, batch, args):
+    """One forward + backward -> (forward s, backward s); synchronised on CUDA so the wall
+    clock covers the kernels."""
+    autocast = (torch.autocast(device_type="cuda", dtype=torch.float16) if args.amp
+                else contextlib.nullcontext())
+    clock = time.process_time if args.clock == "process" else time.perf_counter
+    start = clock()
+    with EventStorage(), autocast:
+        if isinstance(batch, OfficialBatch):
+            loss = model(batch["images"], batch["targets"])
+        else:
+            loss = sum(model(batch).values())
+    sync(args)
+    middle = clock()
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+    sync(args)
+    return middle - start, clock() - middle
 
 
 def rss_kib(field):
@@ -170,7 +248,7 @@ def rss_kib(field):
 
 def _child_peak(name, backbone, args, queue):
     torch.manual_seed(0)
-    model, batch = build(name, args, backbone), make_batch(args)
+    model, batch = build(name, args, backbone), batch_for(name, make_batch(args))
     before = rss_kib("VmRSS")
     for _ in range(2):
         step(model, batch, args)
@@ -196,6 +274,29 @@ def cuda_peak_mib(model, batch, args):
     return (peak - base) / 2 ** 20, peak / 2 ** 20
 
 
+def official_ratio(name, steps, forward, backward):
+    """A plugin model over its official counterpart: "step / forward / backward" ratios of
+    the minima, then the median of the ratios of the steps run one after the other (which
+    cancels slow changes of the machine's load); "" for other models."""
+    official = next((o for o, (plugin, _) in OFFICIAL.items() if plugin == name and o in steps), None)
+    if official is None:
+        return ""
+    minima = "/".join(f"{min(t[name]) / min(t[official]):.2f}" for t in (steps, forward, backward))
+    paired = "/".join(f"{statistics.median(a / b for a, b in zip(t[name], t[official])):.2f}"
+                      for t in (steps, forward, backward))
+    return f"{minima}, paired {paired}"
+
+
+def step_gflop(model, batch, args):
+    """Forward + backward GFLOP of one step (matrix products and convolutions), if --flops."""
+    if not args.flops:
+        return float("nan")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step(model, batch, args)
+    return counter.get_total_flops() / 1e9
+
+
 def profile(model, batch, args):
     activities = [torch.profiler.ProfilerActivity.CPU]
     sort = "self_cpu_time_total"
@@ -211,6 +312,8 @@ def profile(model, batch, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     batch = make_batch(args)
     if args.breakdown:
         torch.manual_seed(0)
@@ -224,32 +327,44 @@ def main(argv=None):
     if args.channels_last:
         batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last_3d)
     torch.manual_seed(0)
-    models = {(name, bb): build(name, args, bb) for bb in args.backbones for name in args.models}
-    for _ in range(args.warmup):
-        for model in models.values():
-            step(model, batch, args)
-    times = {key: [] for key in models}
-    for _ in range(args.iters):
-        for key, model in models.items():
-            start = time.perf_counter()
-            step(model, batch, args)
-            times[key].append(time.perf_counter() - start)
+    entries = [(name, bb) for bb in args.backbones for name in args.models]
+    entries += [(name, "resnet") for name, (_, arg) in OFFICIAL.items() if getattr(args, arg)]
 
-    first = ("VideoBaseline", args.backbones[0])
-    base = statistics.median(times[first]) if first in times else None
+    def label(name, bb):
+        return name if len(args.backbones) == 1 else f"{name}, {BACKBONES[bb][0]}"
+
+    torch.manual_seed(0)
+    models = {label(name, bb): (name, bb, build(name, args, bb)) for name, bb in entries}
+    batches = {key: batch_for(name, batch) for key, (name, _, _) in models.items()}
+    for _ in range(args.warmup):
+        for key, (_, _, model) in models.items():
+            step(model, batches[key], args)
+    forward = {key: [] for key in models}
+    backward = {key: [] for key in models}
+    for i in range(args.iters):
+        # the order alternates, so that no model always runs right after the same other one
+        for key in (list(models) if i % 2 == 0 else list(models)[::-1]):
+            f, b = step(models[key][2], batches[key], args)
+            forward[key].append(f)
+            backward[key].append(b)
+    steps = {key: [f + b for f, b in zip(forward[key], backward[key])] for key in models}
+
+    first = label("VideoBaseline", args.backbones[0])
+    base = statistics.median(steps[first]) if first in steps else None
     rows = []
-    for (name, bb), model in models.items():
-        med = statistics.median(times[name, bb])
+    for key, (name, bb, model) in models.items():
+        med = statistics.median(steps[key])
         params = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if args.device.startswith("cuda"):
-            work, peak = cuda_peak_mib(model, batch, args)
+            work, peak = cuda_peak_mib(model, batches[name], args)
         elif args.no_memory:
             work, peak = float("nan"), float("nan")
         else:
             work, peak = cpu_peak_mib(name, bb, args)
-        label = name if len(args.backbones) == 1 else f"{name}, {BACKBONES[bb][0]}"
-        rows.append([label, med * 1e3, min(times[name, bb]) * 1e3, med / base if base else float("nan"),
+        rows.append([key, med * 1e3, min(steps[key]) * 1e3, min(forward[key]) * 1e3,
+                     min(backward[key]) * 1e3, med / base if base else float("nan"),
+                     official_ratio(key, steps, forward, backward), step_gflop(model, batches[key], args),
                      params / 1e6, trainable / 1e6, work, peak])
 
     b = args.ids * args.clips
@@ -258,15 +373,17 @@ def main(argv=None):
     print(f"device {args.device}, threads {torch.get_num_threads()}, {backbones}, "
           f"batch {args.ids} ids x {args.clips} clips x {args.frames} frames x {args.height} x {args.width} "
           f"({b * args.frames} frames), amp {args.amp}, channels-last {args.channels_last}, "
-          f"median of {args.iters} steps after {args.warmup} warm-up")
+          f"{args.iters} interleaved steps after {args.warmup} warm-up, {args.clock} clock")
     mem = "GPU" if args.device.startswith("cuda") else "RSS"
-    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", f"x {first[0]}" + ("" if len(args.backbones) == 1 else f", {BACKBONES[first[1]][0]}"),
-                                  "params M", "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
+    print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", "fwd ms (min)", "bwd ms (min)",
+                                  f"x {first}", "x official (step/fwd/bwd)", "GFLOP", "params M",
+                                  "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
                    floatfmt=".2f"))
     if args.profile:
-        model = models.get((args.profile, args.backbones[0])) or build(args.profile, args, args.backbones[0])
+        key = label(args.profile, args.backbones[0])
+        model = models[key][2] if key in models else build(args.profile, args, args.backbones[0])
         print(f"\ntorch.profiler, one step of {args.profile}:")
-        profile(model, batch, args)
+        profile(model, batch_for(args.profile, batch), args)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,18 @@ def loop_reciprocal(ranking, k):
     return out
 
 
+@pytest.mark.parametrize("block", [jaccard.ROWS_PER_BLOCK, 7])
+def test_initial_ranking_is_the_k_nearest_in_order(monkeypatch, block):
+    monkeypatch.setattr(jaccard, "ROWS_PER_BLOCK", block)
+    feats, _ = clustered(90, seed=5)
+    feats = feats * torch.linspace(0.5, 2.0, 90)[:, None]  # not unit length
+    ranking = jaccard.initial_ranking(feats, 12)
+    x = feats.double().numpy()
+    distances = ((x[:, None] - x[None]) ** 2).sum(-1)
+    assert ranking.shape == (90, 12) and ranking.dtype == np.int64
+    np.testing.assert_array_equal(ranking, np.argsort(distances, axis=1, kind="stable")[:, :12])
+
+
 def test_reciprocal_neighbours_eq4():
     feats, _ = clustered(80)
     ranking = jaccard.initial_ranking(feats, 9)

@@ -7,8 +7,11 @@ non-zeros) and the Jaccard distance is computed only for the rows and columns
 asked for:
 
 1. initial ranking: the k1 nearest features of every feature (itself
-   included) by a faiss `IndexFlatL2` over all N features; N(i, k) is its first
-   k + 1 entries (i itself and k others, Eq. 3), at most the k1 searched;
+   included) over all N features, by float32 squared Euclidean distances from
+   blocked matrix products over the upper triangle (fast-reid searches a faiss `IndexFlatL2`, which computes
+   the same distances; the two orders can differ only where two distances differ
+   by float32 rounding); N(i, k) is its first k + 1 entries (i itself and k
+   others, Eq. 3), at most the k1 searched;
 2. k-reciprocal sets R(i, k) = {j in N(i, k) : i in N(j, k)} for k = k1 and
    round(k1 / 2) (Eq. 4);
 3. expansion R*(i) = R(i, k1) united with every R(c, k1/2), c in R(i, k1), that
@@ -20,28 +23,53 @@ asked for:
 6. d_J(i, j) = 1 - S / (2 - S) with S = sum_k min(V[i, k], V[j, k]) (Eq. 10,
    whose sum of maxima is 2 - S since every row of V sums to 1), clipped at 0.
 """
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
-from fastreid.utils.faiss_utils import index_init_cpu
 
 from ..config import ConfigError
 
 __all__ = ["initial_ranking", "reciprocal_neighbours", "expanded_neighbours", "kernel_weights",
            "local_query_expansion", "jaccard_distance", "k_reciprocal_jaccard"]
 
-# Most (row, column, shared column) triples held at once while summing minima (step 6),
-# and most gathered feature elements in step 4; 2^23 triples take about 300 MiB of temporaries.
+# Most (row, column, shared column) triples held at once while summing minima (step 6);
+# 2^23 triples take about 300 MiB of temporaries.
 TRIPLES_PER_CHUNK = 1 << 23
+# Side of the square blocks of float32 distances of step 1.
+ROWS_PER_BLOCK = 2048
 
 
 def initial_ranking(features: torch.Tensor, k: int) -> np.ndarray:
-    """[N, k] int64: indices of the k nearest features of each feature by faiss's exact L2 search (Eq. 3)."""
-    index = index_init_cpu(features.size(1))
-    array = np.ascontiguousarray(features.cpu().numpy(), dtype=np.float32)
-    index.add(array)
-    _, ranking = index.search(array, k)
-    return ranking
+    """[N, k] int64: indices of the k nearest features of each feature (Eq. 3), nearest first.
+
+    Squared Euclidean distances ||x_i||^2 + ||x_j||^2 - 2 x_i.x_j in float32, as faiss's
+    exact `IndexFlatL2` search computes them, by blocks of ROWS_PER_BLOCK x ROWS_PER_BLOCK
+    on the features' device. The distance matrix is symmetric, so only the blocks on and
+    above the diagonal are computed, each giving the k smallest of its rows and of its
+    columns; the k smallest of these candidates are each row's ranking."""
+    feats = features.float()
+    n = feats.size(0)
+    squares = feats.pow(2).sum(dim=1)
+    starts = range(0, n, ROWS_PER_BLOCK)
+    values, indices = [[] for _ in starts], [[] for _ in starts]
+    for a, i in enumerate(starts):
+        for b, j in enumerate(starts[a:], start=a):
+            rows, cols = slice(i, i + ROWS_PER_BLOCK), slice(j, j + ROWS_PER_BLOCK)
+            block = torch.addmm(squares[rows, None] + squares[None, cols], feats[rows], feats[cols].T, alpha=-2)
+            nearest = block.topk(min(k, block.size(1)), dim=1, largest=False)
+            values[a].append(nearest.values)
+            indices[a].append(nearest.indices + j)
+            if b != a:
+                nearest = block.topk(min(k, block.size(0)), dim=0, largest=False)
+                values[b].append(nearest.values.T)
+                indices[b].append(nearest.indices.T + i)
+    ranking = []
+    for candidates, where in zip(values, indices):
+        order = torch.cat(candidates, dim=1).topk(k, dim=1, largest=False).indices
+        ranking.append(torch.cat(where, dim=1).gather(1, order))
+    return torch.cat(ranking).cpu().numpy()
 
 
 def _neighbour_matrix(ranking: np.ndarray, k: int) -> sp.csr_matrix:
@@ -82,18 +110,18 @@ def expanded_neighbours(ranking: np.ndarray, k1: int) -> sp.csr_matrix:
 def kernel_weights(features: torch.Tensor, support: sp.csr_matrix) -> sp.csr_matrix:
     """float32 [N, N]: V[i, j] = exp(-d_ij) / sum_{j' in R*(i)} exp(-d_ij') on the support
     R*(i) (Eq. 8, normalised per row), with d the squared Euclidean distance computed as
-    ||x_i||^2 + ||x_j||^2 - 2 x_i.x_j in float32, as fast-reid does."""
+    ||x_i||^2 + ||x_j||^2 - 2 x_i.x_j in float32, as fast-reid does; the dot products are
+    taken on the support only (a sampled matrix product)."""
     features = features.cpu().float()
     n = features.size(0)
-    rows = torch.from_numpy(np.repeat(np.arange(n), np.diff(support.indptr)))
+    indptr = torch.from_numpy(support.indptr.astype(np.int64))
     cols = torch.from_numpy(support.indices.astype(np.int64))
+    rows = torch.repeat_interleave(torch.arange(n), indptr.diff())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta state")
+        pattern = torch.sparse_csr_tensor(indptr, cols, torch.zeros(len(cols)), (n, n), check_invariants=False)
+        dots = torch.sparse.sampled_addmm(pattern, features, features.T, beta=0.0).values()
     squares = features.pow(2).sum(dim=1)
-    dots = torch.empty(len(cols), dtype=torch.float32)
-    step = max(1, TRIPLES_PER_CHUNK // max(1, features.size(1)))
-    for start in range(0, len(cols), step):
-        left = features.index_select(0, rows[start:start + step])
-        right = features.index_select(0, cols[start:start + step])
-        dots[start:start + step] = torch.einsum("pd,pd->p", left, right)
     logits = -((squares[rows] + squares[cols]) - 2 * dots)
     row_max = torch.full((n,), -float("inf")).scatter_reduce(0, rows, logits, "amax", include_self=True)
     exps = torch.exp(logits - row_max[rows])
@@ -157,7 +185,7 @@ def k_reciprocal_jaccard(features: torch.Tensor, k1: int, k2: int, rows=slice(No
     n = features.size(0)
     if not 1 <= k1 <= n:
         raise ConfigError(f"TEST.RERANK.K1 = {k1}: must be in [1, N = {n}], N the number of query plus "
-                         "gallery features (faiss returns no neighbour past N)")
+                          "gallery features (no feature has more than N neighbours)")
     if k2 < 1:
         raise ConfigError(f"TEST.RERANK.K2 = {k2}: must be at least 1")
     features = features.detach().cpu().float()

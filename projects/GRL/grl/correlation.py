@@ -2,6 +2,7 @@
 feature of a frame and the global feature of its clip, which splits each frame
 feature map into a high-correlation and a low-correlation part."""
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -13,6 +14,9 @@ class GlobalGuidedCorrelation(nn.Module):
     with batch norm score each location, and a sigmoid gives the map R in (0, 1).
     Returns (R * F, (1 - R) * F, R). Widths follow the official code at C = 2048:
     embedding C/2, hidden C/2 then C/8.
+
+    The first convolution of the concatenation [f; g] is W [f; g] = W_f f + W_g g, and
+    g is the same at every location of a clip: W_g g is computed once per clip.
     """
 
     def __init__(self, channels):
@@ -28,7 +32,9 @@ class GlobalGuidedCorrelation(nn.Module):
     def forward(self, fmaps):
         b, t, c, h, w = fmaps.shape
         guide = self.global_embed(fmaps.mean(dim=(1, 3, 4)))
-        guide = guide[:, None, :, None, None].expand(b, t, guide.shape[1], h, w)
-        scores = self.estimator(torch.cat((fmaps, guide), dim=2).flatten(0, 1))
+        weight = self.estimator[0].weight
+        local = F.conv2d(fmaps.flatten(0, 1), weight[:, :c]).unflatten(0, (b, t))
+        guided = local + (guide @ weight[:, c:, 0, 0].t())[:, None, :, None, None]
+        scores = self.estimator[1:](guided.flatten(0, 1))
         corr = torch.sigmoid(scores).unflatten(0, (b, t))
         return fmaps * corr, fmaps * (1 - corr), corr

@@ -29,7 +29,7 @@ class ReciprocalStep(nn.Module):
     a = sigmoid(W2 ReLU(W1 mean_hw[(phi(M) - psi(H_t))^2])) is a channel attention
     computed from the discrepancy between memory M and the frame's high-correlation
     map H_t (phi, psi: 1x1 conv + ReLU); the step outputs mean_hw[H_t * (1 + a)]
-    and the updated memory.
+    = (1 + a) mean_hw[H_t] and the updated memory.
     """
 
     def __init__(self, channels, reduction):
@@ -43,10 +43,14 @@ class ReciprocalStep(nn.Module):
 
     def forward(self, memory, high, low):
         """memory, high, low: [B, C, h, w] -> (enhanced feature [B, C], new memory [B, C, h, w])."""
-        discrepancy = (self.memory_proj(memory) - self.frame_proj(high)).pow(2).mean(dim=(2, 3))
+        return self.advance(memory, self.frame_proj(high), high.mean(dim=(2, 3)), low)
+
+    def advance(self, memory, projected, pooled, low):
+        """The step from psi(H_t) and mean_hw[H_t], which do not depend on the memory
+        (`TemporalReciprocalLearning` computes them for every frame at once)."""
+        discrepancy = (self.memory_proj(memory) - projected).pow(2).mean(dim=(2, 3))
         gate = self.channel_gate(discrepancy)
-        enhanced = (high * (1 + gate[:, :, None, None])).mean(dim=(2, 3))
-        return enhanced, self.accumulate(memory, low)
+        return pooled * (1 + gate), self.accumulate(memory, low)
 
 
 class TemporalReciprocalLearning(nn.Module):
@@ -65,11 +69,15 @@ class TemporalReciprocalLearning(nn.Module):
 
     @staticmethod
     def run_direction(step, high, low, order):
-        """Apply `step` over the frames in `order`; outputs come back in frame order."""
+        """Apply `step` over the frames in `order`; outputs come back in frame order. The
+        frame projections psi(H_t) of all frames are one convolution, outside the recurrence."""
+        b, t = high.shape[:2]
+        projected = step.frame_proj(high.flatten(0, 1)).unflatten(0, (b, t))
+        pooled = high.mean(dim=(3, 4))
         memory = low.mean(dim=1)
-        outputs = [None] * high.shape[1]
-        for t in order:
-            outputs[t], memory = step(memory, high[:, t], low[:, t])
+        outputs = [None] * t
+        for i in order:
+            outputs[i], memory = step.advance(memory, projected[:, i], pooled[:, i], low[:, i])
         return torch.stack(outputs, dim=1), memory.mean(dim=(2, 3))
 
     def forward(self, high, low):

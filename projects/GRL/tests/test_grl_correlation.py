@@ -47,3 +47,32 @@ def test_gce_is_guided_by_its_own_clip_only(frozen_random):
     assert (corr_changed[0, 0] - corr[0, 0]).abs().max() > 1e-4
     # ... while clip 1 is untouched
     torch.testing.assert_close(corr_changed[1], corr[1])
+
+
+def test_gce_outputs_and_gradients_equal_the_concatenation():
+    """W_g g once per clip is the first convolution of the concatenation [f; g] at every
+    location: outputs and every gradient are those of that convolution, in training mode."""
+    torch.manual_seed(2)
+    gce = GlobalGuidedCorrelation(16).double().train()
+    fmaps = torch.randn(2, 3, 16, 3, 2, dtype=torch.float64, requires_grad=True)
+    upstream = [torch.randn(2, 3, *shape, 3, 2, dtype=torch.float64) for shape in ((16,), (16,), (1,))]
+
+    def concatenated(x):
+        b, t, c, h, w = x.shape
+        guide = gce.global_embed(x.mean(dim=(1, 3, 4)))
+        guide = guide[:, None, :, None, None].expand(b, t, guide.shape[1], h, w)
+        corr = torch.sigmoid(gce.estimator(torch.cat((x, guide), dim=2).flatten(0, 1))).unflatten(0, (b, t))
+        return x * corr, x * (1 - corr), corr
+
+    def run(fn):
+        gce.zero_grad()
+        fmaps.grad = None
+        outputs = fn(fmaps)
+        sum((o * u).sum() for o, u in zip(outputs, upstream)).backward()
+        return [o.detach() for o in outputs] + [fmaps.grad] + [p.grad for p in gce.parameters()]
+
+    state = {k: v.clone() for k, v in gce.state_dict().items()}
+    ours = run(gce)
+    gce.load_state_dict(state)
+    for got, expected in zip(ours, run(concatenated)):
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)

@@ -99,3 +99,43 @@ def test_both_directions_receive_gradients():
     assert high.grad.abs().sum() > 0 and low.grad.abs().sum() > 0
     # every frame's low-correlation map reaches the result through the memories
     assert (low.grad.abs().sum(dim=(0, 2, 3, 4)) > 0).all()
+
+
+def naive_direction(step, high, low, order):
+    """One direction as the paper writes it: psi(H_t) inside the recurrence, mean_hw[H_t * (1 + a)]."""
+    memory, outputs = low.mean(dim=1), [None] * high.shape[1]
+    for t in order:
+        discrepancy = (step.memory_proj(memory) - step.frame_proj(high[:, t])).pow(2).mean(dim=(2, 3))
+        gate = step.channel_gate(discrepancy)
+        outputs[t] = (high[:, t] * (1 + gate[:, :, None, None])).mean(dim=(2, 3))
+        memory = step.accumulate(memory, low[:, t])
+    return torch.stack(outputs, dim=1), memory.mean(dim=(2, 3))
+
+
+def test_trl_outputs_and_gradients_equal_the_step_by_step_computation():
+    """psi(H_t) of all frames in one convolution and (1 + a) mean_hw[H_t] change nothing:
+    outputs and every gradient (parameters, both inputs) equal the direct recurrence, in
+    training mode (batch statistics)."""
+    torch.manual_seed(0)
+    trl = TemporalReciprocalLearning(C, reduction=4).double().train()
+    high, low = clip(7).requires_grad_(), clip(8).requires_grad_()
+    upstream = torch.randn(B, T, C, dtype=torch.float64), torch.randn(B, C, dtype=torch.float64)
+
+    def grads(run):
+        trl.zero_grad()
+        high.grad = low.grad = None
+        fwd, fwd_low = run(trl.forward_step, high, low, range(T))
+        bwd, bwd_low = run(trl.backward_step, high, low, reversed(range(T)))
+        frames, low_feature = fwd + bwd, fwd_low + bwd_low
+        ((frames * upstream[0]).sum() + (low_feature * upstream[1]).sum()).backward()
+        return [frames.detach(), low_feature.detach(), high.grad, low.grad] + [p.grad for p in trl.parameters()]
+
+    state = {k: v.clone() for k, v in trl.state_dict().items()}
+    ours = grads(trl.run_direction)
+    trl.load_state_dict(state)  # the same running statistics before the reference pass
+    reference = grads(naive_direction)
+    assert len(ours) == len(reference) == 4 + len(list(trl.parameters()))
+    for got, expected in zip(ours, reference):
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+    frames, _ = trl(high, low)
+    torch.testing.assert_close(frames, ours[0])

@@ -5,6 +5,7 @@ import copy
 from torch import nn
 from fastreid.modeling.backbones.resnet import BasicBlock, Bottleneck, ResNet
 
+from ctl_plugin.config import ConfigError
 from ctl_plugin.modeling.backbones import MobileNetV2Backbone
 
 
@@ -31,12 +32,14 @@ class PreActivationOutput(nn.Module):
         return out + identity
 
 
-def resnet_stages(resnet):
-    """(stem and stages 1-3, stage 4, stage 4's copy without its closing ReLU, channels)."""
+def resnet_stages(resnet, stem_relu=True):
+    """(stem and stages 1-3, stage 4, stage 4's copy without its closing ReLU, channels).
+    With `stem_relu` False the stem is conv1 - bn1 - max-pool, without the ReLU, as the
+    official code runs it (STMN.STEM_RELU)."""
     if any(i >= 0 for i in resnet.NL_1_idx + resnet.NL_2_idx + resnet.NL_3_idx + resnet.NL_4_idx):
         raise ValueError("STMN's branched ResNet has no non-local blocks: set MODEL.BACKBONE.WITH_NL False")
-    stem = nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool,
-                         resnet.layer1, resnet.layer2, resnet.layer3)
+    stem = nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu if stem_relu else nn.Identity(),
+                         resnet.maxpool, resnet.layer1, resnet.layer2, resnet.layer3)
     key = copy.deepcopy(resnet.layer4)
     key[-1] = PreActivationOutput(key[-1])
     last = resnet.layer4[-1]
@@ -58,13 +61,17 @@ class BranchedBackbone(nn.Module):
     branches start from the value branch's weights, so ImageNet weights initialise all
     three. Backbones: fast-reid's ResNet (`build_resnet_backbone`,
     `build_ctl_resnet_backbone`) and the plugin's `build_torchvision_mobilenetv2_backbone`.
+    `stem_relu` (STMN.STEM_RELU) applies to the ResNet's stem only.
     """
 
-    def __init__(self, backbone):
+    def __init__(self, backbone, stem_relu=True):
         super().__init__()
         if isinstance(backbone, ResNet):
-            stem, last, key, channels = resnet_stages(backbone)
+            stem, last, key, channels = resnet_stages(backbone, stem_relu)
         elif isinstance(backbone, MobileNetV2Backbone):
+            if not stem_relu:
+                raise ConfigError("STMN.STEM_RELU False drops the ReLU of a ResNet's stem; the MobileNetV2 "
+                                  "has no such stem: keep STMN.STEM_RELU True")
             stem, last, key, channels = mobilenet_stages(backbone)
         else:
             raise TypeError(f"STMN needs a fast-reid ResNet (MODEL.BACKBONE.NAME build_resnet_backbone) or "

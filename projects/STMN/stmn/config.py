@@ -12,6 +12,10 @@ def add_stmn_config(cfg):
     """Add the STMN node: the two memories and the weights of their spread losses."""
     _C = cfg
     _C.STMN = CN()
+    # ReLU between the stem's batch norm and its max-pool, as in fast-reid's (and
+    # torchvision's) ResNet. The official code's ResNet has none (conv1 - bn1 - max-pool):
+    # False reproduces it.
+    _C.STMN.STEM_RELU = True
     # Spatial memory (Sec. 3.2): SIZE items, each a key and a value of
     # MODEL.BACKBONE.FEAT_DIM channels, read at every feature-map position.
     _C.STMN.SPATIAL_MEMORY = CN()

@@ -47,7 +47,7 @@ class STMN(VideoBaseline):
             raise ValueError(f"STMN pools features itself: MODEL.HEADS.POOL_LAYER must be one of "
                              f"{POOLS_KEEPING_1X1}, got {cfg.MODEL.HEADS.POOL_LAYER!r}")
         kwargs = super().from_config(cfg)
-        backbone = BranchedBackbone(kwargs["backbone"])
+        backbone = BranchedBackbone(kwargs["backbone"], cfg.STMN.STEM_RELU)
         feat_dim = cfg.MODEL.BACKBONE.FEAT_DIM
         if backbone.out_channels != feat_dim:
             raise ConfigError(f"MODEL.BACKBONE.FEAT_DIM = {feat_dim} but {cfg.MODEL.BACKBONE.NAME} of depth "

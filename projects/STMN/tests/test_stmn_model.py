@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ctl_plugin.config import build_cfg
+from ctl_plugin.config import ConfigError, build_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 
@@ -128,11 +128,35 @@ def test_imagenet_mobilenetv2_is_branched_at_its_last_stage():
     torch.testing.assert_close(spatial_keys.clamp(0, 6), values)  # the closing ReLU6 is gone
     torch.testing.assert_close(temporal_keys, spatial_keys)
     assert (spatial_keys < 0).any()
+    cfg.STMN.STEM_RELU = False
+    with pytest.raises(ConfigError, match="STMN.STEM_RELU False .* MobileNetV2 has no such stem"):
+        build_model(cfg)
+    cfg.STMN.STEM_RELU = True
     cfg.MODEL.BACKBONE.NAME = "build_osnet_backbone"
     cfg.MODEL.BACKBONE.DEPTH = "x0_25"
     cfg.MODEL.BACKBONE.PRETRAIN = False
     with pytest.raises(TypeError, match="STMN needs a fast-reid ResNet .* or the plugin's MobileNetV2"):
         build_model(cfg)
+
+
+@pytest.mark.parametrize("stem_relu", [True, False])
+def test_stem_with_and_without_the_relu_after_bn1(stem_relu):
+    """STMN.STEM_RELU False runs conv1 - bn1 - max-pool, as the official ResNet; True is fast-reid's
+    stem. Same parameters (and state-dict keys) either way."""
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg(**{"STMN.STEM_RELU": stem_relu})).eval()
+    reference = build_model(tiny_cfg()).eval()
+    assert model.state_dict().keys() == reference.state_dict().keys()
+    stem = model.backbone.stem
+    x = (torch.rand(2, 3, 64, 32) * 255 - 128) / 64
+    with torch.no_grad():
+        y = stem[1](stem[0](x))
+        y = stem[3](y.relu() if stem_relu else y)
+        for layer in stem[4:]:
+            y = layer(y)
+        torch.testing.assert_close(stem(x), y)
+        with_relu = stem[4:](stem[3](stem[1](stem[0](x)).relu()))
+    assert torch.equal(y, with_relu) == stem_relu
 
 
 def test_addressing_weights_for_visualisation(model):
