@@ -1,9 +1,16 @@
 """Shared pytest fixtures: tiny video datasets in their real on-disk layouts."""
-import pytest
+import os
 
-import ctl_plugin  # noqa: F401  (compat fixes before any test imports fastreid)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one pytest worker per core: each, and every process it starts,
+    # computes on one thread instead of all of them competing for every core
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
 
-from tests.fixtures import video_datasets
+import pytest  # noqa: E402
+
+import ctl_plugin  # noqa: F401,E402  (compat fixes before any test imports fastreid)
+
+from tests.fixtures import video_datasets  # noqa: E402
 
 
 @pytest.fixture
