@@ -66,8 +66,9 @@ def add_keypoint_config(cfg):
     # feature (Eq. 1). "softmax": the paper's spatial softmax of the map divided by
     # SOFTMAX_TEMPERATURE (1.0: the plain softmax, nearly uniform for maps in [0, 1]);
     # "sum": the map divided by its sum (a zero map, confidence 0, becomes uniform).
+    # Softmax at 0.1 was chosen on the study's tuning set (docs/ctl_study.md).
     _C.KEYPOINTS.HEATMAP_NORM = "softmax"
-    _C.KEYPOINTS.SOFTMAX_TEMPERATURE = 1.0
+    _C.KEYPOINTS.SOFTMAX_TEMPERATURE = 0.1
 
     # The mmpose estimator: online mode, and `tools/extract_keypoints.py --estimator mmpose`.
     _C.KEYPOINTS.MMPOSE = CN()
