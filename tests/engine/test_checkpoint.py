@@ -28,6 +28,9 @@ def test_eval_only_without_weights_is_an_error(mars_root):
     args.eval_only = True
     with pytest.raises(ConfigError, match="MODEL.WEIGHTS is empty"):
         engine.main(args)
+    # tools/query.py and tools/visualize.py build their model through build_test_model
+    with pytest.raises(ConfigError, match="MODEL.WEIGHTS is empty and MODEL.BACKBONE.PRETRAIN is False"):
+        engine.build_test_model(tiny())
 
 
 def test_a_checkpoint_of_another_model_is_refused_with_its_keys(tmp_path):
