@@ -80,7 +80,7 @@ def main(argv=None):
         raise ConfigError("--init measures an untrained model: leave MODEL.WEIGHTS empty")
     setup_logger(name="fastreid")
     loader = build_video_train_loader(cfg)
-    cfg = VideoTrainer.auto_scale_hyperparams(cfg, loader.dataset.num_classes)
+    cfg.MODEL.HEADS.NUM_CLASSES = loader.dataset.num_classes  # nothing is written to OUTPUT_DIR
     if not args.init:
         cfg.MODEL.BACKBONE.PRETRAIN = False  # the checkpoint holds the backbone
     model = VideoTrainer.build_model(cfg)

@@ -16,7 +16,8 @@ from ctl_plugin.engine import setup
 from fastreid.engine import default_argument_parser
 from tabulate import tabulate
 
-DEFAULT_CONFIGS = ["configs/Demo/Baseline_Synthetic.yml", "configs/Demo/CTL_Synthetic.yml"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIGS = [os.path.join(ROOT, "configs", "Demo", name) for name in ("Baseline_Synthetic.yml", "CTL_Synthetic.yml")]
 
 
 def main(argv=None):
