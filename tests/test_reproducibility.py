@@ -9,8 +9,11 @@ import time
 
 import pytest
 import torch
+from fastreid.utils.events import EventStorage
 
 from ctl_plugin import engine
+from ctl_plugin.config import build_cfg
+from ctl_plugin.engine.defaults import use_deterministic_cpu_kernels
 from ctl_plugin.data import build_video_train_loader
 from ctl_plugin.data.seeded_sampling import SeededBatchSampler, draw_seed
 from tests.test_train_net import parse
@@ -103,3 +106,46 @@ def test_killed_then_resumed_ends_bit_identical(mars_root):
     resumed.resume = True
     engine.main(resumed)
     assert_same_weights(weights(straight / "model_final.pth"), weights(killed / "model_final.pth"))
+
+
+def ctl_gradients(cfg, batch):
+    torch.manual_seed(0)
+    model = engine.VideoTrainer.build_model(cfg).train()
+    with EventStorage(0):
+        sum(model(batch).values()).backward()
+    return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+
+
+def test_ctl_gradients_do_not_depend_on_thread_timing():
+    """Two threads, one seed: CTL's gradients are the same bits every time once setup() has
+    turned on torch's deterministic CPU kernels (without them they differ run to run)."""
+    # the demo's CTL: 1280 channels, enough work per kernel for two threads to share it
+    cfg = build_cfg(os.path.join(ROOT, "configs", "Demo", "CTL_Synthetic.yml"),
+                    ["MODEL.HEADS.NUM_CLASSES", "4", "MODEL.BACKBONE.PRETRAIN", "False"])
+    g = torch.Generator().manual_seed(0)
+    b, t, h, w = 8, 6, 128, 64
+    xy = torch.rand(b, t, 17, 2, generator=g) * torch.tensor([w - 1.0, h - 1.0])
+    batch = {"images": torch.rand(b, t, 3, h, w, generator=g) * 255,
+             "targets": torch.arange(4).repeat_interleave(2), "camids": torch.zeros(b, dtype=torch.long),
+             "keypoints": torch.cat([xy, 0.3 + 0.7 * torch.rand(b, t, 17, 1, generator=g)], -1)}
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(2)
+    try:
+        use_deterministic_cpu_kernels(cfg)
+        assert torch.are_deterministic_algorithms_enabled()
+        first = ctl_gradients(cfg, batch)
+        for _ in range(3):
+            assert torch.equal(ctl_gradients(cfg, batch), first)
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=True)
+
+
+def test_setup_turns_on_the_deterministic_cpu_kernels(mars_root):
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        engine.setup(parse(mars_root / "out"))
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(deterministic, warn_only=True)
