@@ -9,8 +9,8 @@ PIP     := $(PY) -m pip
 TORCH   ?= torch==2.13.0
 SITE    := $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
 STAMP   := $(VENV)/.ctl-reid-installed
-# One pytest worker per core (pytest-xdist); the log ends with the 15 slowest tests.
-PYTEST_ARGS ?= -n auto --durations=15
+# One pytest worker per core (pytest-xdist; an idle worker takes tests queued for another); the log ends with the 15 slowest tests.
+PYTEST_ARGS ?= -n auto --dist worksteal --durations=15
 # Real footage for the tracking tests and the video demo (skipped when it cannot be fetched).
 SAMPLE_VIDEO := datasets/samples/vtest.avi
 
