@@ -9,10 +9,10 @@ import subprocess
 import sys
 import time
 
+from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from ctl_plugin.engine import main as train_and_evaluate
-from ctl_plugin.engine import setup
 from fastreid.engine import default_argument_parser
 from tabulate import tabulate
 
@@ -35,14 +35,14 @@ def main(argv=None):
     rows = []
     for config in args.configs:
         start = time.time()
-        cfg = setup(default_argument_parser().parse_args(["--config-file", config]))
+        output_dir = build_cfg(config).OUTPUT_DIR
         results = train_and_evaluate(default_argument_parser().parse_args(["--config-file", config]))
         rows.append([os.path.basename(config), results["Rank-1"], results["mAP"],
                      f"{time.time() - start:.0f} s"])
-        pictures = os.path.join(cfg.OUTPUT_DIR, "pictures")
+        pictures = os.path.join(output_dir, "pictures")
         subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "visualize.py"),
                         "--config-file", config, "--output", pictures, "--num-queries", "6",
-                        "MODEL.WEIGHTS", os.path.join(cfg.OUTPUT_DIR, "model_final.pth")], check=True)
+                        "MODEL.WEIGHTS", os.path.join(output_dir, "model_final.pth")], check=True)
         rows[-1].append(pictures)
     print(tabulate(rows, headers=["config", "Rank-1", "mAP", "train + eval", "pictures"],
                    tablefmt="pipe", floatfmt=".1f"))
