@@ -21,20 +21,16 @@ BUDGET = [
     "INPUT.PADDING.SIZE", "3", "DATASETS.NAMES", "('SyntheticMARS',)", "DATASETS.TESTS", "('SyntheticMARS',)",
     "DATALOADER.NUM_WORKERS", "0", "VIDEO.TEST.NUM_WORKERS", "0", "TEST.IMS_PER_BATCH", "16",
     "SOLVER.MAX_EPOCH", "10", "SOLVER.CHECKPOINT_PERIOD", "10", "TEST.EVAL_PERIOD", "10",
-    "SOLVER.WARMUP_ITERS", "0", "CUDNN_BENCHMARK", "False", "SEED", "0",
+    "SOLVER.IMS_PER_BATCH", "16", "SOLVER.STEPS", "[8]", "SOLVER.WARMUP_ITERS", "0",
+    "CUDNN_BENCHMARK", "False", "SEED", "0",
 ]
 METHODS = {
-    "VideoBaseline": ("configs/Base-Video.yml",
-                      ["SOLVER.IMS_PER_BATCH", "16", "SOLVER.BASE_LR", "0.001", "SOLVER.STEPS", "[8]"]),
+    "VideoBaseline": ("configs/Base-Video.yml", ["SOLVER.BASE_LR", "0.001"]),
     "CTL": ("configs/CTL_MARS.yml",
-            ["SOLVER.IMS_PER_BATCH", "16", "SOLVER.BASE_LR", "0.001", "SOLVER.STEPS", "[8]",
-             "MODEL.BACKBONE.LAST_STRIDE", "1", "KEYPOINTS.CACHE_ESTIMATOR", "ground-truth",
-             "CTL.CROSS_SCALE.EMBED_DIM", "64"]),
-    "GRL": ("projects/GRL/configs/GRL_MARS.yml",
-            ["SOLVER.IMS_PER_BATCH", "16", "VIDEO.TRAIN.SEQ_LEN", "6", "VIDEO.TEST.SEQ_LEN", "6",
-             "SOLVER.STEPS", "[8]"]),
-    "STMN": ("projects/STMN/configs/STMN_MARS.yml",
-             ["SOLVER.IMS_PER_BATCH", "16", "SOLVER.BASE_LR", "0.001", "SOLVER.STEPS", "[8]"]),
+            ["SOLVER.BASE_LR", "0.001", "MODEL.BACKBONE.LAST_STRIDE", "1",
+             "KEYPOINTS.CACHE_ESTIMATOR", "ground-truth", "CTL.CROSS_SCALE.EMBED_DIM", "64"]),
+    "GRL": ("projects/GRL/configs/GRL_MARS.yml", ["VIDEO.TRAIN.SEQ_LEN", "6", "VIDEO.TEST.SEQ_LEN", "6"]),
+    "STMN": ("projects/STMN/configs/STMN_MARS.yml", ["SOLVER.BASE_LR", "0.001"]),
 }
 RESULTS = {}
 

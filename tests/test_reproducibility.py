@@ -126,7 +126,7 @@ def test_ctl_gradients_do_not_depend_on_thread_timing():
     b, t, h, w = 4, 6, 128, 64
     xy = torch.rand(b, t, 17, 2, generator=g) * torch.tensor([w - 1.0, h - 1.0])
     batch = {"images": torch.rand(b, t, 3, h, w, generator=g) * 255,
-             "targets": torch.arange(2).repeat_interleave(2), "camids": torch.zeros(b, dtype=torch.long),
+             "targets": torch.arange(b // 2).repeat_interleave(2), "camids": torch.zeros(b, dtype=torch.long),
              "keypoints": torch.cat([xy, 0.3 + 0.7 * torch.rand(b, t, 17, 1, generator=g)], -1)}
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(2)
