@@ -2,6 +2,8 @@
 import torch
 from torch import nn
 
+from .dense import Linear, linear
+
 
 class FcBnRelu(nn.Module):
     """A fully connected layer, BN over every leading position, ReLU (the embeddings of Eq. 5).
@@ -13,7 +15,7 @@ class FcBnRelu(nn.Module):
 
     def __init__(self, in_dim, out_dim, populations=1):
         super().__init__()
-        self.fc = nn.Linear(in_dim, out_dim, bias=False)
+        self.fc = Linear(in_dim, out_dim)
         self.bns = nn.ModuleList(nn.BatchNorm1d(out_dim) for _ in range(populations))
 
     def activate(self, pre, population=0):
@@ -47,7 +49,7 @@ class RelationFeature(nn.Module):
         u = varphi.fc(x)  # [B, T, N, E]
         pair = varphi.activate(u.unsqueeze(-3) - u.unsqueeze(-2), population)  # [.., i, j, E] = varphi(x_j - x_i)
         w = self.h.fc.weight
-        pre = (phi(x, population) @ w[:, :e].t()).unsqueeze(-2) + pair @ w[:, e:].t()
+        pre = linear(phi(x, population), w[:, :e]).unsqueeze(-2) + linear(pair, w[:, e:])
         p = self.h.activate(pre).sum(-2)
         return self.f(torch.cat([x, p], dim=-1))
 
@@ -71,7 +73,7 @@ class CrossScaleGraphConv(nn.Module):
         self.varphi = FcBnRelu(channels, embed_dim, populations)
         self.relation_src = RelationFeature(channels, embed_dim)
         self.relation_dst = RelationFeature(channels, embed_dim)
-        self.transform = nn.Linear(channels, channels, bias=False)  # W_s23 / W_s13
+        self.transform = Linear(channels, channels)  # W_s23 / W_s13
 
     def adjacency(self, x_src, x_dst):
         """A_{src,dst} [B, T, N_dst, N_src] of Eq. 5."""

@@ -10,6 +10,7 @@ from torch import nn
 
 from ...config import ConfigError
 from .context_block import ContextBlock
+from .dense import Linear
 from .temporal_windows import sliding_windows
 
 
@@ -61,9 +62,9 @@ class GraphConvLayer(nn.Module):
                             else ContextBlock(channels, groups, num_frames=num_frames))
         else:
             self.context = None
-        self.transform = nn.Linear(channels, channels, bias=False)  # W^l
+        self.transform = Linear(channels, channels)  # W^l
         if mode == "3d":
-            self.collapse = nn.Linear(self.window * channels, channels, bias=False)
+            self.collapse = Linear(self.window * channels, channels)
             self.bn = nn.BatchNorm1d(channels)
 
     def learned_mask(self):
