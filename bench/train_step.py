@@ -24,6 +24,8 @@ step is reported (the step's working memory).
     python bench/train_step.py --paper-shape --device cuda --amp --channels-last
     python bench/train_step.py --profile CTL-cache  # plus torch.profiler's top ops of one model
     python bench/train_step.py --breakdown          # CTL component by component (bench/ctl_breakdown.py)
+    python bench/train_step.py --models VideoBaseline CTL-cache --op-split
+                                                    # products against other operators, per step
     python bench/train_step.py --backbones resnet mobilenetv2 --models VideoBaseline CTL-cache
                                                     # ResNet-18 beside the ImageNet MobileNetV2
     python bench/train_step.py --official-shape --models GRL STMN --flops \
@@ -106,6 +108,9 @@ def parse_args(argv=None):
     parser.add_argument("--breakdown", action="store_true",
                         help="time and count FLOPs of CTL-cache's components one by one instead "
                              "(bench/ctl_breakdown.py)")
+    parser.add_argument("--op-split", action="store_true",
+                        help="also split each model's step, by torch.profiler, into matrix products and "
+                             "convolutions (ms, GFLOP/s) and all other operators (CPU)")
     parser.add_argument("--profile-rows", type=int, default=20, help="rows of the profiler table (default 20)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
     parser.add_argument("--clock", choices=["wall", "process"], default="wall",
@@ -287,6 +292,16 @@ def official_ratio(name, steps, forward, backward):
     return f"{minima}, paired {paired}"
 
 
+def baseline_ratio(key, base, steps):
+    """A model's step over the baseline's: "medians / minima / median of paired ratios" (each
+    step over the baseline step run beside it in the same round)."""
+    if base not in steps:
+        return ""
+    paired = statistics.median(a / b for a, b in zip(steps[key], steps[base]))
+    return (f"{statistics.median(steps[key]) / statistics.median(steps[base]):.2f} / "
+            f"{min(steps[key]) / min(steps[base]):.2f} / {paired:.2f}")
+
+
 def step_gflop(model, batch, args):
     """Forward + backward GFLOP of one step (matrix products and convolutions), if --flops."""
     if not args.flops:
@@ -295,6 +310,35 @@ def step_gflop(model, batch, args):
     with counter:
         step(model, batch, args)
     return counter.get_total_flops() / 1e9
+
+
+# Operators that multiply matrices or convolve: the work FlopCounterMode counts.
+PRODUCT_OPS = {"aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::mkldnn_convolution",
+               "aten::convolution_backward", "mkldnn::_linear_pointwise"}
+
+
+def op_split(models, batches, args):
+    """Per model, torch.profiler's self time per step in matrix products and convolutions
+    (with the rate of their FLOPs) and in every other operator (element-wise, normalisation,
+    copies, reductions), and each model's excess over the first."""
+    rows = []
+    for key, (_, _, model) in models.items():
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(args.iters):
+                step(model, batches[key], args)
+        spent = {True: 0.0, False: 0.0}
+        for event in prof.key_averages():
+            spent[event.key in PRODUCT_OPS] += event.self_cpu_time_total / 1e3 / args.iters
+        counter = FlopCounterMode(display=False)
+        with counter:
+            step(model, batches[key], args)
+        rows.append([key, spent[True], counter.get_total_flops() / 1e9, spent[False]])
+    first = rows[0]
+    rows += [[f"{r[0]} - {first[0]}"] + [a - b for a, b in zip(r[1:], first[1:])] for r in rows[1:]]
+    print(f"\ntorch.profiler, self time per step over {args.iters} steps:")
+    print(tabulate([r[:3] + [r[2] / r[1] * 1e3 if r[1] else float("nan"), r[3], r[1] + r[3]] for r in rows],
+                   headers=["model", "products ms", "products GFLOP", "products GFLOP/s", "other ops ms",
+                            "total ms"], floatfmt=".1f"))
 
 
 def profile(model, batch, args):
@@ -350,7 +394,6 @@ def main(argv=None):
     steps = {key: [f + b for f, b in zip(forward[key], backward[key])] for key in models}
 
     first = label("VideoBaseline", args.backbones[0])
-    base = statistics.median(steps[first]) if first in steps else None
     rows = []
     for key, (name, bb, model) in models.items():
         med = statistics.median(steps[key])
@@ -363,7 +406,7 @@ def main(argv=None):
         else:
             work, peak = cpu_peak_mib(name, bb, args)
         rows.append([key, med * 1e3, min(steps[key]) * 1e3, min(forward[key]) * 1e3,
-                     min(backward[key]) * 1e3, med / base if base else float("nan"),
+                     min(backward[key]) * 1e3, baseline_ratio(key, first, steps),
                      official_ratio(key, steps, forward, backward), step_gflop(model, batches[key], args),
                      params / 1e6, trainable / 1e6, work, peak])
 
@@ -376,9 +419,11 @@ def main(argv=None):
           f"{args.iters} interleaved steps after {args.warmup} warm-up, {args.clock} clock")
     mem = "GPU" if args.device.startswith("cuda") else "RSS"
     print(tabulate(rows, headers=["model", "step ms (median)", "step ms (min)", "fwd ms (min)", "bwd ms (min)",
-                                  f"x {first}", "x official (step/fwd/bwd)", "GFLOP", "params M",
+                                  f"x {first} (median/min/paired)", "x official (step/fwd/bwd)", "GFLOP", "params M",
                                   "trainable M", f"step {mem} MiB", f"peak {mem} MiB"],
                    floatfmt=".2f"))
+    if args.op_split:
+        op_split(models, batches, args)
     if args.profile:
         key = label(args.profile, args.backbones[0])
         model = models[key][2] if key in models else build(args.profile, args, args.backbones[0])
