@@ -14,7 +14,7 @@
 #
 #   bash bench/gpu/run.sh             # results also in $OUT (default /tmp/ctl-gpu-check)
 #   bash bench/gpu/run.sh --dry-run   # anywhere: nothing installed; the CUDA tests (skipped
-#                                     # without CUDA) and throughput.py --dry-run on the CPU
+#                                     # without CUDA) and gpu_throughput.py --dry-run on the CPU
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-python3}
@@ -43,6 +43,6 @@ status=0
 echo "== CUDA tests (pytest -m cuda tests/cuda)"
 "$PYTHON" -m pytest -q -m cuda tests/cuda 2>&1 | tee "$OUT/cuda_tests.txt" || status=$?
 
-echo "== throughput and projections (bench/gpu/throughput.py $DRY)"
-"$PYTHON" bench/gpu/throughput.py $DRY 2>&1 | tee "$OUT/throughput.txt" || status=$?
+echo "== throughput and projections (bench/gpu_throughput.py $DRY)"
+"$PYTHON" bench/gpu_throughput.py $DRY 2>&1 | tee "$OUT/throughput.txt" || status=$?
 exit $status

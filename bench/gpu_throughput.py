@@ -17,32 +17,28 @@
            of the model's and the loader's rate, and the MARS test (681,089 frames),
            in hours and minutes
 
-    python bench/gpu/throughput.py            # on a CUDA machine (bench/gpu/run.sh)
-    python bench/gpu/throughput.py --dry-run  # ResNet-18, 2 ids x 2 clips x 4 frames x 64 x 32, CPU, 1 step
+    python bench/gpu_throughput.py            # on a CUDA machine (bench/gpu/run.sh)
+    python bench/gpu_throughput.py --dry-run  # ResNet-18, 2 ids x 2 clips x 4 frames x 64 x 32, CPU, 1 step
 """
 import argparse
 import glob
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import torch
 from tabulate import tabulate
 
-BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, BENCH)
+import data_loading
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.synthetic import generate_synthetic_mars
+from ctl_plugin.io import read_frame
+from fastreid.modeling.meta_arch import build_model
+from fastreid.solver import build_optimizer
+from fastreid.utils.events import EventStorage
 
-import data_loading  # noqa: E402  (bench/data_loading.py)
-from ctl_plugin.config import build_cfg  # noqa: E402
-from ctl_plugin.data.synthetic import generate_synthetic_mars  # noqa: E402
-from ctl_plugin.io import read_frame  # noqa: E402
-from fastreid.modeling.meta_arch import build_model  # noqa: E402
-from fastreid.solver import build_optimizer  # noqa: E402
-from fastreid.utils.events import EventStorage  # noqa: E402
-
-ROOT = os.path.dirname(BENCH)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
     "VideoBaseline": ("configs/Baseline_MARS.yml", []),
     "CTL-cache": ("configs/CTL_MARS.yml", ["KEYPOINTS.SOURCE", "cache"]),
