@@ -4,21 +4,21 @@
 fail late, at the first test forward or after hours of training, or not at all:
 the ranges of every VIDEO.*, KEYPOINTS.* and CTL.* key, CTL's constraints between
 keys, MODEL.DEVICE without the device, and the batch layout of fast-reid's identity
-samplers. `check_train_set` (called when the training loader is built) checks that
-the training set can fill a batch.
+samplers. Whether the training set can fill a batch is checked when the training
+loader is built (`data.build.check_train_set`).
 """
 import torch
 
 from .config import ConfigError
+from .data.build import IDENTITY_SAMPLERS
 from .data.clips import TEST_MODES
+from .keypoints import KEYPOINT_SOURCES
 from .keypoints.heatmaps import HEATMAP_NORMS
 
-KEYPOINT_SOURCES = ("none", "cache", "online")
 EXTRACT_BACKENDS = ("mmpose", "mediapipe")
 GCL_MODES = ("3d", "frame", "none")
 SCALES = ("s1", "s2", "s3")
 EMBEDDING_BNS = ("per_scale", "shared")
-IDENTITY_SAMPLERS = ("NaiveIdentitySampler", "BalancedIdentitySampler", "SetReWeightSampler")
 
 
 def _require(ok, key, value, expected):
@@ -122,21 +122,3 @@ def check_config(cfg):
     check_keypoints(cfg)
     check_ctl(cfg)
     check_sampler(cfg)
-
-
-def check_train_set(cfg, num_tracklets, num_identities, world_size=1):
-    """The training set must fill a batch, and fast-reid's identity samplers, which loop
-    until they find IMS_PER_BATCH / NUM_INSTANCE identities, must find them."""
-    batch, names = cfg.SOLVER.IMS_PER_BATCH, ", ".join(cfg.DATASETS.NAMES)
-    if batch % world_size:
-        raise ConfigError(f"SOLVER.IMS_PER_BATCH {batch} is not divisible by the {world_size} processes")
-    if num_tracklets < batch:
-        raise ConfigError(f"SOLVER.IMS_PER_BATCH is {batch} but {names} has {num_tracklets} training tracklets: "
-                          f"an epoch would have no iteration; lower SOLVER.IMS_PER_BATCH to at most {num_tracklets}")
-    if cfg.DATALOADER.SAMPLER_TRAIN in IDENTITY_SAMPLERS:
-        per_batch = batch // world_size // cfg.DATALOADER.NUM_INSTANCE
-        if num_identities < per_batch:
-            raise ConfigError(
-                f"SOLVER.IMS_PER_BATCH / DATALOADER.NUM_INSTANCE = {per_batch} identities per batch, but {names} "
-                f"has {num_identities} training identities; lower SOLVER.IMS_PER_BATCH or raise "
-                f"DATALOADER.NUM_INSTANCE so that at most {num_identities} identities fill a batch")

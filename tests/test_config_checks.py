@@ -4,8 +4,9 @@ import torch
 
 from ctl_plugin import engine
 from ctl_plugin.config import ConfigError, build_cfg
-from ctl_plugin.config_checks import check_config, check_train_set
+from ctl_plugin.config_checks import check_config
 from ctl_plugin.data import build_video_train_loader
+from ctl_plugin.data.build import check_train_set
 from tests.test_train_net import parse
 
 CTL = ["MODEL.META_ARCHITECTURE", "CTL", "KEYPOINTS.SOURCE", "cache", "MODEL.DEVICE", "cpu"]

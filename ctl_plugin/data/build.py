@@ -19,14 +19,17 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.utils import comm
 
 from ..config import ConfigError
-from ..config_checks import KEYPOINT_SOURCES, check_train_set
 from ..io import file_sha256
+from ..keypoints import KEYPOINT_SOURCES
 from ..keypoints.cache import KeypointCache
 from .clip_dataset import ClipDataset, clip_batch_collator
 from .seeded_sampling import ResumableLoader, SeededBatchSampler, draw_seed, seed_worker
 from .transforms import ClipTransform
 
 logger = logging.getLogger(__name__)
+
+# fast-reid's samplers that draw IMS_PER_BATCH / NUM_INSTANCE identities per batch
+IDENTITY_SAMPLERS = ("NaiveIdentitySampler", "BalancedIdentitySampler", "SetReWeightSampler")
 
 
 def data_root():
@@ -65,6 +68,24 @@ def open_keypoint_caches(cfg, name, dataset, for_training=False):
     cache_dir, weights = keypoint_cache_dir(cfg), cache_weights_sha256(cfg)
     return {fl: KeypointCache.open(cache_dir, name, fl, cfg.KEYPOINTS.CACHE_ESTIMATOR, weights, for_training)
             for fl in dataset.frame_lists.values()}
+
+
+def check_train_set(cfg, num_tracklets, num_identities, world_size=1):
+    """The training set must fill a batch, and fast-reid's identity samplers, which loop
+    until they find IMS_PER_BATCH / NUM_INSTANCE identities, must find them."""
+    batch, names = cfg.SOLVER.IMS_PER_BATCH, ", ".join(cfg.DATASETS.NAMES)
+    if batch % world_size:
+        raise ConfigError(f"SOLVER.IMS_PER_BATCH {batch} is not divisible by the {world_size} processes")
+    if num_tracklets < batch:
+        raise ConfigError(f"SOLVER.IMS_PER_BATCH is {batch} but {names} has {num_tracklets} training tracklets: "
+                          f"an epoch would have no iteration; lower SOLVER.IMS_PER_BATCH to at most {num_tracklets}")
+    if cfg.DATALOADER.SAMPLER_TRAIN in IDENTITY_SAMPLERS:
+        per_batch = batch // world_size // cfg.DATALOADER.NUM_INSTANCE
+        if num_identities < per_batch:
+            raise ConfigError(
+                f"SOLVER.IMS_PER_BATCH / DATALOADER.NUM_INSTANCE = {per_batch} identities per batch, but {names} "
+                f"has {num_identities} training identities; lower SOLVER.IMS_PER_BATCH or raise "
+                f"DATALOADER.NUM_INSTANCE so that at most {num_identities} identities fill a batch")
 
 
 def build_video_train_loader(cfg):

@@ -1,6 +1,9 @@
 """Key-points: the COCO-17 skeleton, heat-maps (Eq. 1) and the estimators."""
 from ..config import ConfigError
 
+# KEYPOINTS.SOURCE: no key-points, the offline cache, or an estimator run by the model
+KEYPOINT_SOURCES = ("none", "cache", "online")
+
 
 def build_online_estimator(cfg):
     """The frozen estimator the model runs when KEYPOINTS.SOURCE is "online":
