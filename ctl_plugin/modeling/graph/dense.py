@@ -16,7 +16,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.utils.flop_counter import register_flop_formula
 
-_ONEDNN = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if hasattr(torch.ops, "mkldnn") else None
+_ONEDNN = getattr(torch.ops.mkldnn, "_linear_pointwise", None)  # None in a build without oneDNN
 
 
 def _dense_or_transposed(t):
