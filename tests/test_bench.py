@@ -1,0 +1,46 @@
+"""The benchmarks of the graph head run end to end at tiny shapes (they measure nothing here)."""
+import os
+import subprocess
+import sys
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(script, *args):
+    res = subprocess.run([sys.executable, os.path.join(ROOT, "bench", script), *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    return res.stdout
+
+
+def table_row(out, name):
+    return next(line for line in out.splitlines() if line.startswith(name)).split()
+
+
+def test_dense_products_times_every_product_of_the_graph_head():
+    out = run("dense_products.py", "--channels", "16", "--embed", "8", "--iters", "2", "--warmup", "1")
+    onednn = "is oneDNN" if torch.backends.mkldnn.is_available() else "is torch linear here"
+    assert onednn in out.splitlines()[0]
+    row = table_row(out, "window collapse")
+    assert row[6:11] == ["768", "x", "48", "->", "16"]  # 2 x 2 x 6 frames x 32 nodes; tau C = 48
+    assert float(row[-1]) > 0 and float(row[-2]) > 0  # a ratio and a rate
+    assert sum(line.startswith(("X W", "window", "CS-GCL")) for line in out.splitlines()) == 6
+
+
+def test_op_split_gives_ctls_excess_and_its_flops():
+    out = run("train_step.py", "--models", "VideoBaseline", "CTL-cache", "--iters", "1", "--warmup", "0",
+              "--no-memory", "--op-split", "--flops", "--height", "64", "--width", "32", "--frames", "4")
+    base, ctl = table_row(out, "VideoBaseline"), table_row(out, "CTL-cache")
+    assert base[5:10] == ["1.00", "/", "1.00", "/", "1.00"]  # x VideoBaseline: median / min / paired
+    assert all(float(r) > 1 for r in ctl[5:10:2])
+    excess = table_row(out, "CTL-cache - VideoBaseline")
+    split = {r[0]: r for r in (table_row(out[out.index("torch.profiler"):], m) for m in ("VideoBaseline",
+                                                                                         "CTL-cache"))}
+    # the products' GFLOP of the split are the models' step FLOPs; CTL has more of both kinds
+    for name, row in (("VideoBaseline", base), ("CTL-cache", ctl)):
+        assert abs(float(split[name][2]) - float(row[10])) < 0.06
+    assert float(split["CTL-cache"][2]) > float(split["VideoBaseline"][2]) > 0
+    assert abs(float(excess[4]) - (float(split["CTL-cache"][2]) - float(split["VideoBaseline"][2]))) < 0.15
+    assert float(excess[3]) > 0 and float(excess[6]) > 0
