@@ -15,6 +15,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from ctl_plugin.keypoints.skeleton import SCALE_SIZES
 from ctl_plugin.modeling.graph.dense import linear, uses_onednn
 from tabulate import tabulate
 
@@ -22,14 +23,15 @@ from tabulate import tabulate
 def products(args):
     """(name, rows M, in K, out N) of the graph head's dense layers."""
     bt = args.ids * args.clips * args.frames
-    c, e, tau, nodes = args.channels, args.embed, args.window, 17 + 10 + 5
+    c, e, tau = args.channels, args.embed, args.window
+    nodes, s1, s2 = sum(SCALE_SIZES.values()), SCALE_SIZES["s1"], SCALE_SIZES["s2"]
     return [
         ("X W^l (Eq. 4)", bt * nodes, c, c),
         ("window collapse (tau C -> C)", bt * nodes, tau * c, c),
-        ("CS-GCL pair term h, s1 (Eq. 5)", bt * 17 * 17, e, e),
-        ("CS-GCL pair term h, s2 (Eq. 5)", bt * 10 * 10, e, e),
-        ("CS-GCL embedding phi, s1 (Eq. 5)", bt * 17, c, e),
-        ("CS-GCL relation f, s1 (Eq. 5)", bt * 17, c + e, e),
+        ("CS-GCL pair term h, s1 (Eq. 5)", bt * s1 * s1, e, e),
+        ("CS-GCL pair term h, s2 (Eq. 5)", bt * s2 * s2, e, e),
+        ("CS-GCL embedding phi, s1 (Eq. 5)", bt * s1, c, e),
+        ("CS-GCL relation f, s1 (Eq. 5)", bt * s1, c + e, e),
     ]
 
 
