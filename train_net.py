@@ -9,6 +9,7 @@
 same code; `launch` starts fast-reid's NCCL processes, or gloo CPU ones without CUDA.
 """
 from ctl_plugin.engine import launch, main
+
 from fastreid.engine import default_argument_parser
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ and convolutions; element-wise work counts 0), and the rate they run at. With --
 import statistics
 import time
 
-import torch
 from ctl_plugin.modeling.graph.ctl_graph import DESTINATION
 from ctl_plugin.modeling.graph.graph_conv3d import normalize_adjacency
 from ctl_plugin.modeling.losses.diversity import diversity_loss
+
+import torch
 from fastreid.utils.events import EventStorage
 from tabulate import tabulate
 from torch.utils.flop_counter import FlopCounterMode

@@ -17,10 +17,11 @@ import statistics
 import tempfile
 import time
 
-import torch
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_train_loader
 from ctl_plugin.data.synthetic import generate_synthetic_mars
+
+import torch
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 from tabulate import tabulate

@@ -13,10 +13,11 @@ import argparse
 import statistics
 import time
 
-import torch
-import torch.nn.functional as F
 from ctl_plugin.keypoints.skeleton import SCALE_SIZES
 from ctl_plugin.modeling.graph.dense import linear, uses_onednn
+
+import torch
+import torch.nn.functional as F
 from tabulate import tabulate
 
 

@@ -37,7 +37,7 @@ Both distance matrices are ranked by fast-reid's `evaluate_rank`. torchreid's
 Gaussian kernel uses distances divided by each column's maximum, so its metrics come
 close to the plugin's without being equal.
 
-    python bench/evaluate.py                                # re-ranking: dense and sparse at 0.1 scale, side by side at 1.0
+    python bench/evaluate.py              # re-ranking: dense and sparse at 0.1 scale, side by side at 1.0
     python bench/evaluate.py --reference-rerank-scale 1.0   # fast-reid's dense re-ranking at full size too (~7 min)
 """
 import argparse
@@ -47,15 +47,16 @@ import statistics
 import time
 import tracemalloc
 
+from ctl_plugin.config import build_cfg
+from ctl_plugin.evaluation import jaccard
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ctl_plugin.config import build_cfg
-from ctl_plugin.evaluation import jaccard
-from tabulate import tabulate
 from fastreid.evaluation import ReidEvaluator, reid_evaluation
 from fastreid.evaluation.rank import evaluate_rank
 from fastreid.utils import compute_dist
+from tabulate import tabulate
 
 NUM_QUERY, NUM_GALLERY, QUERY_IDS, GALLERY_ONLY_IDS, NUM_CAMS = 1980, 11310, 626, 8, 6
 
@@ -247,8 +248,9 @@ def side_by_side(args):
     print(tabulate(rows, headers=["re-ranked distance", "queries", "gallery", "R-1", "R-5", "R-10", "mAP",
                                   "s (min)", "s (median)", "x plugin (min)"], floatfmt=".2f"))
     if len(rows) > 1:
-        print(f"plugin / torchreid: {base / min(times['torchreid re_ranking (dense)']):.3f} (minima), "
-              f"{statistics.median(times['plugin (sparse)']) / statistics.median(times['torchreid re_ranking (dense)']):.3f} (medians)")
+        dense = times['torchreid re_ranking (dense)']
+        print(f"plugin / torchreid: {base / min(dense):.3f} (minima), "
+              f"{statistics.median(times['plugin (sparse)']) / statistics.median(dense):.3f} (medians)")
 
 
 def reset_peak_rss():
@@ -293,7 +295,8 @@ def main(argv=None):
     ref, t_ref, m_ref, rss_ref = measured(reference_eval, feats, pids, camids, nq)
     for key in ours:
         assert abs(ours[key] - ref[key]) < 1e-3, f"{key}: fastreid {ours[key]:.4f} != reference {ref[key]:.4f}"
-    for name, r, t, m, rss in (("fastreid", ours, t_fr, m_fr, rss_fr), ("reference (numpy)", ref, t_ref, m_ref, rss_ref)):
+    for name, r, t, m, rss in (("fastreid", ours, t_fr, m_fr, rss_fr),
+                               ("reference (numpy)", ref, t_ref, m_ref, rss_ref)):
         rows.append([name, nq, len(pids) - nq, r["Rank-1"], r["Rank-5"], r["Rank-10"], r["mAP"], t, m, rss])
     print(f"fastreid and reference agree within 1e-3 on Rank-1/5/10 and mAP at scale {args.scale}")
     if args.reference_rerank_scale:

@@ -27,16 +27,16 @@ import statistics
 import tempfile
 import time
 
-import torch
-from tabulate import tabulate
-
-import data_loading
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from ctl_plugin.io import read_frame
+
+import data_loading
+import torch
 from fastreid.modeling.meta_arch import build_model
 from fastreid.solver import build_optimizer
 from fastreid.utils.events import EventStorage
+from tabulate import tabulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
@@ -139,7 +139,7 @@ def test_rate(name, args):
                             * torch.tensor([args.width - 1.0, args.height - 1.0, 1.0])).to(args.device),
               "num_clips": torch.tensor([n])}
     times = []
-    for i in range(args.test_iters + (0 if args.dry_run else 3)):
+    for _ in range(args.test_iters + (0 if args.dry_run else 3)):
         sync(args)
         start = time.perf_counter()
         with torch.autocast(args.device, dtype=amp_dtype(args)):

@@ -16,9 +16,10 @@ import os
 import tempfile
 import time
 
-import numpy as np
 from ctl_plugin.data.datasets.bases import save_mat73
 from ctl_plugin.data.datasets.lsvid import LSVID, write_sequence_list
+
+import numpy as np
 from index_mars import lengths, spread
 from tabulate import tabulate
 

@@ -14,8 +14,9 @@ import os
 import tempfile
 import time
 
-import numpy as np
 from ctl_plugin.data.datasets.mars import MARS, write_index
+
+import numpy as np
 from tabulate import tabulate
 
 TRAIN_FRAMES, TEST_FRAMES = 509_914, 681_089

@@ -12,11 +12,12 @@ import os
 import tempfile
 import time
 
-import cv2
-import torch
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.tracklets import FrameList
 from ctl_plugin.keypoints.extraction import extract
+
+import cv2
+import torch
 
 BOXES = ((20, 380, 260, 910), (200, 370, 370, 890), (640, 390, 810, 880))  # x0, y0, x1, y1
 

@@ -38,10 +38,11 @@ import os
 import statistics
 import time
 
-import torch
-import official
-from ctl_breakdown import run_breakdown
 from ctl_plugin.config import build_cfg
+
+import official
+import torch
+from ctl_breakdown import run_breakdown
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 from tabulate import tabulate

@@ -9,8 +9,8 @@ from . import compat
 
 compat.apply()
 
+from . import data, evaluation, modeling  # noqa: E402
 from .config import add_plugin_config, build_cfg  # noqa: E402
-from . import data, evaluation, modeling  # noqa: E402,F401
 
 evaluation.install()
 

@@ -56,7 +56,7 @@ def fix_torchvision_op_schemas():
     if "torchvision" in sys.modules or not torchvision_ops_missing():
         return False
     try:
-        torch.ops.torchvision.nms.default  # already declared (e.g. applied twice)
+        _ = torch.ops.torchvision.nms.default  # already declared (e.g. applied twice)
         return False
     except (AttributeError, RuntimeError):
         pass
@@ -221,8 +221,8 @@ def apply():
     if _APPLIED:
         return []
     changed = [f.__name__ for f in BEFORE_IMPORT if f()]
-    import fastreid.data  # noqa: F401  (needs the fixes above)
-    import fastreid.engine  # noqa: F401
+    import fastreid.data
+    import fastreid.engine
     import fastreid.evaluation  # noqa: F401
     changed += [f.__name__ for f in AFTER_IMPORT if f()]
     _APPLIED = True

@@ -1,16 +1,19 @@
 """Shared pytest fixtures: tiny video datasets in their real on-disk layouts."""
 import os
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # `make test` runs one pytest worker per core: each, and every process it starts,
-    # computes on one thread instead of all of them competing for every core
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+# Every test process computes on one thread, under `make test` (one pytest-xdist worker per
+# core) and when a test runs alone: a test then sums its floats in one order either way.
+# Set before torch starts its thread pools; processes that tests start inherit it.
+os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
 
-import pytest  # noqa: E402
+import ctl_plugin  # noqa: F401  (compat fixes before any test imports fastreid)
 
-import ctl_plugin  # noqa: F401,E402  (compat fixes before any test imports fastreid)
+import pytest
+import torch
 
-from tests.fixtures import video_datasets  # noqa: E402
+from tests.fixtures import video_datasets
+
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ import subprocess
 import sys
 import textwrap
 
+from ctl_plugin import compat
+
 import pytest
 import torch
-
-from ctl_plugin import compat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,8 +62,8 @@ def test_dataloader_x_runs_without_cuda():
 
 
 def test_ddp_wraps_cpu_modules():
-    import torch.distributed as dist
     import fastreid.engine.defaults as defaults
+    import torch.distributed as dist
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     os.environ.setdefault("MASTER_PORT", "29533")
     dist.init_process_group("gloo", rank=0, world_size=1)

@@ -3,9 +3,9 @@ entry points, renamed keys name their new names, unknown keys are yacs errors.""
 import glob
 import os
 
-import pytest
-
 from ctl_plugin.config import PROJECT_ENTRY_POINTS, build_cfg
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yml"), recursive=True)

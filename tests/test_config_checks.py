@@ -1,12 +1,13 @@
 """Keys that would fail late, hang or be ignored are refused before the run, by name."""
-import pytest
-import torch
-
 from ctl_plugin import engine
 from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.config_checks import check_config
 from ctl_plugin.data import build_video_train_loader
 from ctl_plugin.data.build import check_train_set
+
+import pytest
+import torch
+
 from tests.test_train_net import parse
 
 CTL = ["MODEL.META_ARCHITECTURE", "CTL", "KEYPOINTS.SOURCE", "cache", "MODEL.DEVICE", "cpu"]

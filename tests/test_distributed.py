@@ -1,14 +1,13 @@
 """Two gloo CPU processes train one model and evaluate every tracklet exactly once."""
 import os
 
-import pytest
-import torch
+from ctl_plugin import engine
+from ctl_plugin.engine import launch
 
+import torch
 from fastreid.evaluation import ReidEvaluator
 from fastreid.utils import comm
 
-from ctl_plugin import engine
-from ctl_plugin.engine import launch
 from tests.fixtures import video_datasets
 from tests.test_train_net import parse
 

@@ -3,15 +3,16 @@ and a project node, which then train and build with the plugin's own machinery."
 import os
 import re
 
-import numpy as np
-import pytest
-import torch
-
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import build_video_train_loader, load_dataset
 from ctl_plugin.keypoints.cache import write_cache
+
+import numpy as np
+import pytest
+import torch
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
+
 from tests.fixtures.video_datasets import write_frame
 
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "extending.md")

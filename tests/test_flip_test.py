@@ -1,7 +1,7 @@
 """The flip test of clips: the width of the untouched batch is flipped, key-points mirrored."""
-import torch
-
 from ctl_plugin.evaluation import flip_test
+
+import torch
 
 
 class _Recorder(torch.nn.Module):
@@ -20,8 +20,8 @@ class _Recorder(torch.nn.Module):
 
 
 def test_flip_test_flips_width_of_untouched_clips():
-    from fastreid.evaluation.evaluator import DatasetEvaluator
     import fastreid.engine.defaults as defaults
+    from fastreid.evaluation.evaluator import DatasetEvaluator
 
     class Collect(DatasetEvaluator):
         def reset(self):

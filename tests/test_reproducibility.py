@@ -7,15 +7,15 @@ import subprocess
 import sys
 import time
 
-import pytest
+from ctl_plugin import engine
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data import build_video_train_loader
+from ctl_plugin.data.seeded_sampling import SeededBatchSampler, draw_seed
+from ctl_plugin.engine.defaults import use_deterministic_cpu_kernels
+
 import torch
 from fastreid.utils.events import EventStorage
 
-from ctl_plugin import engine
-from ctl_plugin.config import build_cfg
-from ctl_plugin.engine.defaults import use_deterministic_cpu_kernels
-from ctl_plugin.data import build_video_train_loader
-from ctl_plugin.data.seeded_sampling import SeededBatchSampler, draw_seed
 from tests.test_train_net import parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,12 +1,12 @@
 """Sparse k-reciprocal re-ranking: each step against a direct loop, the whole against
 fast-reid's dense `compute_jaccard_distance`, and through fast-reid's ReidEvaluator."""
+from ctl_plugin import evaluation
+from ctl_plugin.evaluation import jaccard
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from ctl_plugin import evaluation
-from ctl_plugin.evaluation import jaccard
 from fastreid.config import get_cfg
 from fastreid.evaluation import ReidEvaluator, reid_evaluation
 from fastreid.utils import compute_dist

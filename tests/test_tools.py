@@ -3,12 +3,12 @@ import glob
 import importlib.util
 import os
 
+from ctl_plugin.config import build_cfg
+from ctl_plugin.engine import VideoTrainer
+
 import numpy as np
 import pytest
 import torch
-
-from ctl_plugin.config import build_cfg
-from ctl_plugin.engine import VideoTrainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = sorted(glob.glob(os.path.join(ROOT, "tools", "*.py")))

@@ -1,17 +1,16 @@
 """fast-reid's trainer, evaluator, re-ranking and flip test running video re-ID end to end."""
 import os
 
+from ctl_plugin import engine
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.build import build_video_test_loader, build_video_train_loader
+
 import pytest
-
 import torch
-
 from fastreid.engine import default_argument_parser
 from fastreid.utils.checkpoint import Checkpointer
 from fastreid.utils.events import EventStorage
 
-from ctl_plugin import engine
-from ctl_plugin.config import build_cfg
-from ctl_plugin.data.build import build_video_test_loader, build_video_train_loader
 from tests.fixtures import video_datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -20,6 +20,7 @@ from ctl_plugin.data import build_video_train_loader
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.engine.checkpoint import load_model_weights
 from ctl_plugin.evaluation import ctl_diagnostics
+
 from fastreid.utils.logger import setup_logger
 from tabulate import tabulate
 

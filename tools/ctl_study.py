@@ -85,6 +85,7 @@ def run_one(job):
     torch.set_num_threads(threads)
     os.environ["FASTREID_DATASETS"] = data_root
     from ctl_plugin.engine import main
+
     from fastreid.engine import default_argument_parser
 
     args = default_argument_parser().parse_args(

@@ -13,11 +13,13 @@ from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from ctl_plugin.engine import main as train_and_evaluate
+
 from fastreid.engine import default_argument_parser
 from tabulate import tabulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CONFIGS = [os.path.join(ROOT, "configs", "Demo", name) for name in ("Baseline_Synthetic.yml", "CTL_Synthetic.yml")]
+DEFAULT_CONFIGS = [os.path.join(ROOT, "configs", "Demo", name)
+                   for name in ("Baseline_Synthetic.yml", "CTL_Synthetic.yml")]
 
 
 def main(argv=None):

@@ -20,7 +20,7 @@ def parse_shard(text):
     try:
         index, count = (int(v) for v in text.split("/"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--shard '{text}': expected i/n, e.g. 0/4")
+        raise argparse.ArgumentTypeError(f"--shard '{text}': expected i/n, e.g. 0/4") from None
     if not 0 <= index < count:
         raise argparse.ArgumentTypeError(f"--shard '{text}': need 0 <= i < n")
     return index, count

@@ -11,14 +11,15 @@ walker's own body, 0 occluded or outside the frame).
 import argparse
 import os
 
-import cv2
-import numpy as np
-import scipy.io
 from ctl_plugin.data.synthetic import DATASET_NAME, generate_synthetic_mars
 from ctl_plugin.data.tracklets import FrameList
 from ctl_plugin.io import read_frame
 from ctl_plugin.keypoints.cache import KeypointCache
 from ctl_plugin.visualization.keypoints import draw_keypoints
+
+import cv2
+import numpy as np
+import scipy.io
 
 
 def parse_args(argv=None):

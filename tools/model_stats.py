@@ -8,11 +8,11 @@ on one test clip of VIDEO.TEST.SEQ_LEN frames at INPUT.SIZE_TEST.
 """
 import argparse
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from ctl_plugin.config import build_cfg
+
+import torch
 from fastreid.modeling.meta_arch import build_model
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def model_stats(cfg):

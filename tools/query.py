@@ -22,7 +22,6 @@ import logging
 import os
 import os.path as osp
 
-import numpy as np
 from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
@@ -31,6 +30,8 @@ from ctl_plugin.io import read_frame
 from ctl_plugin.keypoints.cache import KeypointCache, cache_info, check_values
 from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
 from ctl_plugin.visualization import ranklist
+
+import numpy as np
 from fastreid.utils.logger import setup_logger
 from tabulate import tabulate
 

@@ -9,6 +9,7 @@ import os
 
 from ctl_plugin.engine import main as train_and_evaluate
 from ctl_plugin.engine import setup
+
 from fastreid.engine import default_argument_parser
 from tabulate import tabulate
 

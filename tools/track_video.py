@@ -28,14 +28,14 @@ import os
 import os.path as osp
 import shutil
 
-import cv2
-import numpy as np
-import torch
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
 from ctl_plugin.data.datasets.video_folder import VideoFolder
-from ctl_plugin.tracking import (DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder,
-                                 write_tracklets)
+from ctl_plugin.tracking import DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder, write_tracklets
+
+import cv2
+import numpy as np
+import torch
 from fastreid.utils.logger import setup_logger
 from tqdm import tqdm
 

@@ -17,13 +17,14 @@ import argparse
 import logging
 import os
 
-import numpy as np
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.engine import build_test_model
 from ctl_plugin.modeling.meta_arch import CTL
 from ctl_plugin.retrieval import extract_features
 from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
+
+import numpy as np
 from fastreid.utils.compute_dist import build_dist
 from fastreid.utils.logger import setup_logger
 

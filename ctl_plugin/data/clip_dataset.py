@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .clips import restricted_random_indices, test_clip_indices
 from ..io import read_frame
+from .clips import restricted_random_indices, test_clip_indices
 
 
 class ClipDataset(Dataset):

@@ -8,6 +8,7 @@ import torch
 from fastreid.engine import default_setup
 from fastreid.utils import comm
 from fastreid.utils.env import seed_all_rng
+from fastreid.utils.logger import setup_logger
 
 from ..config import ConfigError, build_cfg
 from ..config_checks import check_config
@@ -56,11 +57,23 @@ def setup(args):
     cfg.freeze()
     if not args.eval_only:
         lock_output_dir(cfg.OUTPUT_DIR)
+    detach_fastreid_log_handlers()
     default_setup(cfg, args)  # seeds every RNG at random, then:
     seed_all_rng(cfg.SEED)
     logger.info(f"Seeded python, numpy and torch with SEED {cfg.SEED}")
     use_deterministic_cpu_kernels(cfg)
     return cfg
+
+
+def detach_fastreid_log_handlers():
+    """fast-reid's `setup_logger` adds a console and a file handler to its logger at every call
+    with new arguments (a new OUTPUT_DIR), so a process that sets up several runs (the tests,
+    the demo, the study) printed each line once per run set up so far, and wrote it into
+    every earlier run's log.txt. Each `setup` starts from a logger without them."""
+    logger = logging.getLogger("fastreid")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    setup_logger.cache_clear()
 
 
 def use_deterministic_cpu_kernels(cfg):

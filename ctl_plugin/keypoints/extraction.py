@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths
 from ..io import ProcessLock, read_frame
+from .cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths
 
 
 class _FrameReader(torch.utils.data.Dataset):

@@ -1,1 +1,1 @@
-from . import backbones, meta_arch  # noqa: F401  (register into fast-reid's registries)
+from . import backbones, meta_arch  # register into fast-reid's registries

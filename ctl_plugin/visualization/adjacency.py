@@ -3,11 +3,11 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from ..keypoints.skeleton import NAMES, PARTS_5_NAMES, PARTS_10_NAMES  # noqa: E402
+from ..keypoints.skeleton import NAMES, PARTS_5_NAMES, PARTS_10_NAMES
 
 NODE_NAMES = {"s1": NAMES, "s2": PARTS_10_NAMES, "s3": PARTS_5_NAMES}
 

@@ -2,11 +2,11 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image, ImageDraw
 
-from ..keypoints.skeleton import LINKS, NUM_KEYPOINTS  # noqa: E402
+from ..keypoints.skeleton import LINKS, NUM_KEYPOINTS
 
 LINK_COLOUR = (255, 255, 255)
 

@@ -5,10 +5,10 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
+from ctl_plugin import compat
+
 import torch
 
-from ctl_plugin import compat
 from tests.cuda import CUDA
 
 pytestmark = CUDA

@@ -2,12 +2,13 @@
 and finite ones under AMP (float16 autocast) with channels-last weights."""
 import os
 
+from ctl_plugin.config import build_cfg
+
 import pytest
 import torch
-
-from ctl_plugin.config import build_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
+
 from tests.cuda import CUDA
 
 pytestmark = CUDA

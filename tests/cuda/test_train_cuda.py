@@ -4,11 +4,12 @@ import os
 import subprocess
 import sys
 
+from ctl_plugin.evaluation import jaccard
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ctl_plugin.evaluation import jaccard
 from tests.cuda import CUDA
 from tests.fixtures import video_datasets
 from tests.test_train_net import TINY

@@ -1,14 +1,15 @@
 """ClipDataset: clips with their cached key-points, and errors that name the file."""
 import os
 
+from ctl_plugin.data.clip_dataset import ClipDataset, clip_batch_collator
+from ctl_plugin.data.datasets.mars import MARS
+from ctl_plugin.data.transforms import ClipTransform
+from ctl_plugin.keypoints.cache import KeypointCache, write_cache
+
 import numpy as np
 import pytest
 import torch
 
-from ctl_plugin.data.clip_dataset import ClipDataset, clip_batch_collator
-from ctl_plugin.data.datasets.mars import MARS
-from ctl_plugin.keypoints.cache import KeypointCache, write_cache
-from ctl_plugin.data.transforms import ClipTransform
 from tests.fixtures import video_datasets
 
 

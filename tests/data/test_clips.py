@@ -1,12 +1,12 @@
 """Clip sampling (RRS, all frames, first frame per chunk) and clip-consistent augmentation."""
-import numpy as np
-import pytest
-import torch
-
 from ctl_plugin.config import ConfigError
 from ctl_plugin.data import clips
 from ctl_plugin.data.transforms import ClipTransform
 from ctl_plugin.keypoints.skeleton import FLIP_INDEX
+
+import numpy as np
+import pytest
+import torch
 
 
 @pytest.mark.parametrize("length", [1, 4, 6, 7, 13, 36, 100])

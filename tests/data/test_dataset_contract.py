@@ -2,15 +2,16 @@
 read from a fixture in its real on-disk layout."""
 import os
 
-import pytest
-import torch
-
 from ctl_plugin.data.clip_dataset import ClipDataset
 from ctl_plugin.data.datasets.bases import VideoDataset
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from ctl_plugin.data.tracklets import FrameSpan
 from ctl_plugin.data.transforms import ClipTransform
+
+import pytest
+import torch
 from fastreid.data.datasets import DATASET_REGISTRY
+
 from tests.fixtures import video_datasets
 
 

@@ -1,10 +1,11 @@
 import os
 
-import pytest
-
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.duke_video import DukeMTMCVidReID
+
+import pytest
 from fastreid.data.datasets import DATASET_REGISTRY
+
 from tests.fixtures.video_datasets import write_frame
 
 

@@ -1,12 +1,12 @@
 import os
 
-import numpy as np
-import pytest
-from scipy.io import savemat
-
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.ilidsvid import iLIDSVID
+
+import numpy as np
+import pytest
 from fastreid.data.datasets import DATASET_REGISTRY
+from scipy.io import savemat
 
 
 def _split_file(spec):

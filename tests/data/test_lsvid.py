@@ -1,17 +1,18 @@
 import os
 import re
 
+import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
+from ctl_plugin.data.datasets import DatasetLayoutError
+from ctl_plugin.data.datasets.bases import save_mat73
+from ctl_plugin.data.datasets.lsvid import LSVID
+
 import h5py
 import numpy as np
 import pytest
-from scipy.io import loadmat, savemat
-
-import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
-from ctl_plugin.data.datasets import DatasetLayoutError
-from ctl_plugin.data.datasets.lsvid import LSVID
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.evaluation.rank import evaluate_rank
-from ctl_plugin.data.datasets.bases import save_mat73
+from scipy.io import loadmat, savemat
+
 from tests.fixtures.video_datasets import shows_pid, write_frame
 
 
@@ -85,7 +86,7 @@ def test_frames_in_temporal_order(lsvid_dataset):
     for items, rows in ((ds.query, spec["query_rows"]),
                         (ds.gallery, _nonempty(test, [r for r in range(len(test))
                                                       if r not in spec["query_rows"]]))):
-        for (span, pid, _), r in zip(items, rows):
+        for (span, _, _), r in zip(items, rows):
             prefix, _, _, names = test[r]
             paths = span.paths()
             assert [os.path.basename(p) for p in paths] == names

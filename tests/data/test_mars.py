@@ -1,12 +1,13 @@
 import os
 
-import numpy as np
-import pytest
-from scipy.io import loadmat, savemat
-
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.mars import MARS, SyntheticMARS
+
+import numpy as np
+import pytest
 from fastreid.data.datasets import DATASET_REGISTRY
+from scipy.io import loadmat, savemat
+
 from tests.fixtures.video_datasets import make_mars, shows_pid
 
 
@@ -65,7 +66,7 @@ def test_frame_spans_point_at_frames_in_order(mars_dataset):
     ds = MARS(root=str(root))
     assert set(ds.frame_lists) == {"bbox_train", "bbox_test"}
     for items, names in ((ds.train, spec["train_names"]), (ds.gallery, spec["test_names"])):
-        for span, pid, _ in items:
+        for span, _, _ in items:
             paths = span.paths()
             assert [os.path.basename(p) for p in paths] == names[span.start:span.stop]
             assert paths == sorted(paths)

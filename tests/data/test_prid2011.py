@@ -1,10 +1,10 @@
 import json
 import os
 
-import pytest
-
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.prid2011 import PRID2011
+
+import pytest
 from fastreid.data.datasets import DATASET_REGISTRY
 
 
@@ -62,7 +62,8 @@ def test_empty_sequence_skipped(prid2011_dataset):
 
 def test_split_id_out_of_range(prid2011_dataset):
     root, _ = prid2011_dataset
-    with pytest.raises(DatasetLayoutError, match=r"split_id \(VIDEO.SPLIT\) is 2, but .*splits_prid2011\.json' holds 2"):
+    with pytest.raises(DatasetLayoutError,
+                       match=r"split_id \(VIDEO.SPLIT\) is 2, but .*splits_prid2011\.json' holds 2"):
         PRID2011(root=str(root), split_id=2)
 
 
@@ -90,5 +91,6 @@ def test_split_person_missing_in_cam_a(prid2011_dataset):
 def test_missing_camera_folder(prid2011_dataset):
     root, spec = prid2011_dataset
     os.rename(_shot(spec, "cam_b"), _shot(spec, "moved"))
-    with pytest.raises(DatasetLayoutError, match=r"(?s)multi_shot/cam_b' is not found\. Expected layout.*splits_prid2011"):
+    with pytest.raises(DatasetLayoutError,
+                       match=r"(?s)multi_shot/cam_b' is not found\. Expected layout.*splits_prid2011"):
         PRID2011(root=str(root))

@@ -4,12 +4,6 @@ import os
 import re
 import time
 
-import cv2
-import numpy as np
-import pytest
-import scipy.io
-
-from ctl_plugin.keypoints.cache import KeypointCache
 from ctl_plugin.data.synthetic import generate_synthetic_mars
 from ctl_plugin.data.synthetic import walking_pose as wp
 from ctl_plugin.data.synthetic.figure import make_outfits
@@ -17,6 +11,12 @@ from ctl_plugin.data.synthetic.mars_writer import savemat_v5
 from ctl_plugin.data.synthetic.scene import make_camera_styles
 from ctl_plugin.data.synthetic.tracklet import TrackletSpec, render_tracklet
 from ctl_plugin.data.tracklets import FrameList
+from ctl_plugin.keypoints.cache import KeypointCache
+
+import cv2
+import numpy as np
+import pytest
+import scipy.io
 
 SIZES = dict(num_train_ids=6, num_test_ids=6, num_cameras=3, tracklet_length=(3, 12), num_junk=2,
              num_distractors=2, occlusion_rate=0.4, frame_size=(96, 48))

@@ -1,10 +1,10 @@
 import logging
 
-import pytest
-
 from ctl_plugin.data.datasets.bases import make_items
 from ctl_plugin.data.datasets.mars import MARS
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
+
+import pytest
 
 
 def test_make_items_drops_empty_and_prefixes_train_labels():

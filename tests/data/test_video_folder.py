@@ -1,8 +1,9 @@
 """VideoFolder: tracklets from a folder tree, and clear errors on malformed trees."""
-import pytest
-
 from ctl_plugin.data.datasets import DatasetLayoutError
 from ctl_plugin.data.datasets.video_folder import VideoFolder
+
+import pytest
+
 from tests.fixtures.video_datasets import write_frame
 
 

@@ -3,12 +3,13 @@ before the evaluation that follows it."""
 import os
 import pickle
 
-import pytest
-import torch
-
 from ctl_plugin import engine
 from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.engine.checkpoint import CheckpointMismatchError, VideoCheckpointer, load_model_weights
+
+import pytest
+import torch
+
 from tests.test_train_net import parse
 
 CTL = ["MODEL.META_ARCHITECTURE", "CTL", "MODEL.BACKBONE.NAME", "build_ctl_resnet_backbone",
@@ -18,7 +19,8 @@ CTL = ["MODEL.META_ARCHITECTURE", "CTL", "MODEL.BACKBONE.NAME", "build_ctl_resne
 
 
 def tiny(*opts):
-    return build_cfg(None, ["MODEL.META_ARCHITECTURE", "VideoBaseline", "MODEL.DEVICE", "cpu", "MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", "512",
+    return build_cfg(None, ["MODEL.META_ARCHITECTURE", "VideoBaseline", "MODEL.DEVICE", "cpu",
+                            "MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", "512",
                             "MODEL.BACKBONE.PRETRAIN", "False", "MODEL.HEADS.NUM_CLASSES", "4",
                             "INPUT.SIZE_TRAIN", "[64, 32]", "INPUT.SIZE_TEST", "[64, 32]", *opts])
 
@@ -37,7 +39,9 @@ def test_a_checkpoint_of_another_model_is_refused_with_its_keys(tmp_path):
     path = tmp_path / "baseline.pth"
     torch.save({"model": engine.VideoTrainer.build_model(tiny()).state_dict()}, path)
     ctl = engine.VideoTrainer.build_model(tiny(*CTL))
-    with pytest.raises(CheckpointMismatchError, match=r"does not fit CTL: \d+ missing: heads\.g\.weight.*graph\.layers.*unexpected: heads\.weight"):
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"does not fit CTL: \d+ missing: heads\.g\.weight.*graph\.layers"
+                             r".*unexpected: heads\.weight"):
         load_model_weights(ctl, tiny(*CTL, "MODEL.WEIGHTS", str(path)))
     before = {k: v.clone() for k, v in ctl.state_dict().items()}
     load_model_weights(ctl, tiny(*CTL, "MODEL.WEIGHTS", str(path), "MODEL.WEIGHTS_STRICT", "False"))
@@ -104,9 +108,11 @@ def test_a_failing_final_evaluation_leaves_the_checkpoint(mars_root, monkeypatch
 
 
 def test_model_best_links_the_checkpoint_of_the_best_evaluated_epoch(tmp_path):
-    from fastreid.utils.events import EventStorage
     from types import SimpleNamespace
+
     from ctl_plugin.engine.hooks import BestCheckpoint, EpochCheckpointer
+
+    from fastreid.utils.events import EventStorage
 
     ckpt = VideoCheckpointer(torch.nn.Linear(2, 2), str(tmp_path))
     trainer = SimpleNamespace(epoch=0)

@@ -4,12 +4,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-
-import pytest
 
 from ctl_plugin import engine
 from ctl_plugin.io import FolderLockedError, ProcessLock
+
+import pytest
+
 from tests.test_train_net import parse
 
 HOLD = textwrap.dedent("""

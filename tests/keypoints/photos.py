@@ -3,11 +3,11 @@ video dataset of frames cut from them (registered as `TinyKeypointVideo`)."""
 import importlib.util
 import os
 
-import cv2
-import numpy as np
-
 from ctl_plugin.data.datasets.bases import VideoDataset
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
+
+import cv2
+import numpy as np
 from fastreid.data.datasets import DATASET_REGISTRY
 
 

@@ -3,12 +3,19 @@
 import os
 import time
 
+from ctl_plugin.data.datasets.mars import MARS
+from ctl_plugin.keypoints.cache import (
+    RANDOM_WEIGHTS,
+    KeypointCache,
+    KeypointCacheError,
+    cache_paths,
+    fingerprint_sample,
+    write_cache,
+)
+
 import numpy as np
 import pytest
 
-from ctl_plugin.data.datasets.mars import MARS
-from ctl_plugin.keypoints.cache import (RANDOM_WEIGHTS, KeypointCache, KeypointCacheError, cache_paths,
-                                        fingerprint_sample, write_cache)
 from tests.fixtures import video_datasets
 
 

@@ -8,15 +8,14 @@ import subprocess
 import sys
 import time
 
+from ctl_plugin.data.tracklets import FrameList
+from ctl_plugin.keypoints.cache import KeypointCache, KeypointCacheError
+
 import numpy as np
+import photos
 import pytest
 import torch
-
-from ctl_plugin.keypoints.cache import KeypointCache, KeypointCacheError
-from ctl_plugin.data.tracklets import FrameList
 from fastreid.data import build as data_build
-
-import photos
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(REPO, "tools", "extract_keypoints.py")

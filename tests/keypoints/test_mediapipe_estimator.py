@@ -1,12 +1,11 @@
 """BlazePose (weights inside the mediapipe wheel) on real photographs of people."""
-import numpy as np
-import pytest
-
 from ctl_plugin.keypoints.heatmaps import normalize_heatmaps, render_heatmaps
 from ctl_plugin.keypoints.mediapipe_estimator import MediapipePose
 from ctl_plugin.keypoints.skeleton import NAMES
 
+import numpy as np
 import photos
+import pytest
 
 K = {name: i for i, name in enumerate(NAMES)}
 
@@ -76,8 +75,9 @@ def test_no_person_gives_zero_confidence_and_uniform_heatmaps(pose):
 def test_flip_augmentation_of_cached_keypoints_matches_keypoints_of_flipped_frames(pose):
     """The clip transform's flip moves cached key-points where the estimator finds them on
     the flipped frame (left/right swapped, x mirrored), within a few pixels."""
-    import torch
     from ctl_plugin.data.transforms import ClipTransform
+
+    import torch
 
     image = photos.bus()
     h, w = image.shape[:2]

@@ -3,10 +3,10 @@ import importlib.metadata
 import subprocess
 import sys
 
+import ctl_plugin
+
 import pytest
 import torch
-
-import ctl_plugin
 
 
 def run_python(code):

@@ -1,14 +1,13 @@
 """The frozen mmpose estimator (HRNet-W32 from mmpose's own config, random weights)."""
-import numpy as np
-import pytest
-import torch
-
 from ctl_plugin.config import build_cfg
 from ctl_plugin.keypoints import build_online_estimator
 from ctl_plugin.keypoints.heatmaps import normalize_heatmaps, render_heatmaps
 from ctl_plugin.keypoints.mmpose_estimator import MmposeLoadError, decode_heatmaps
 
+import numpy as np
 import photos
+import pytest
+import torch
 
 
 def make_cfg(checkpoint, input_size=(256, 128), unsafe=False):

@@ -1,7 +1,4 @@
 """Each CTL equation against a direct re-computation with loops, on small random tensors."""
-import pytest
-import torch
-
 from ctl_plugin.config import ConfigError
 from ctl_plugin.keypoints import skeleton
 from ctl_plugin.modeling.graph.context_block import BlockDiagonalExpansion, ContextBlock
@@ -12,6 +9,9 @@ from ctl_plugin.modeling.graph.graph_conv3d import GraphConvLayer, normalize_adj
 from ctl_plugin.modeling.graph.part_features import PartFeatures
 from ctl_plugin.modeling.graph.temporal_windows import sliding_windows
 from ctl_plugin.modeling.losses.diversity import diversity_loss
+
+import pytest
+import torch
 
 torch.manual_seed(0)
 ATOL = 1e-4

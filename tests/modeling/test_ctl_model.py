@@ -1,11 +1,11 @@
 """CTL as a fast-reid model: losses by name, tracklet features, gradients, ablation
 switches, other backbones, and the key-point source."""
-import pytest
-import torch
-
 from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
 from ctl_plugin.modeling.keypoint_source import KeypointHeatmaps
+
+import pytest
+import torch
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 

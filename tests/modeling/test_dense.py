@@ -1,11 +1,11 @@
 """The graph head's dense layers: oneDNN's products against torch's, in values and gradients."""
+from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
+from ctl_plugin.modeling.graph.dense import Linear, linear, onednn_products, uses_onednn
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
-
-from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
-from ctl_plugin.modeling.graph.dense import Linear, linear, onednn_products, uses_onednn
 
 needs_onednn = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="torch built without oneDNN")
 

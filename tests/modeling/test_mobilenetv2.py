@@ -4,19 +4,20 @@ training step of every video model, and features on real photographs."""
 import hashlib
 import importlib.resources
 
+from ctl_plugin.config import build_cfg
+from ctl_plugin.modeling.backbones.mobilenetv2 import WEIGHTS_SHA256, packaged_weights, torchvision_key
+from ctl_plugin.modeling.meta_arch.video_baseline import check_pretrained_weights
+
 import cv2
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-from ctl_plugin.config import build_cfg
-from ctl_plugin.modeling.backbones.mobilenetv2 import WEIGHTS_SHA256, packaged_weights, torchvision_key
-from ctl_plugin.modeling.meta_arch.video_baseline import check_pretrained_weights
 from fastreid.modeling.backbones import build_backbone
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
+from torch import nn
+
 from tests.keypoints import photos
 
 NAME = "build_torchvision_mobilenetv2_backbone"

@@ -1,17 +1,18 @@
 """tools/query.py end to end on a VideoFolder gallery with a tiny saved model."""
 import os
 
+from ctl_plugin.config import build_cfg
+from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.visualization import ranklist
+
 import numpy as np
 import pytest
 import torch
+from fastreid.utils.compute_dist import build_dist
 from PIL import Image
 
-from ctl_plugin.engine import VideoTrainer
-from ctl_plugin.visualization import ranklist
-from fastreid.utils.compute_dist import build_dist
 from tests.fixtures.video_datasets import write_frame
 from tools import query
-from ctl_plugin.config import build_cfg
 
 CONFIG = """
 MODEL:
@@ -96,7 +97,8 @@ def test_query_keypoints_come_from_the_gallery_estimator(gallery, monkeypatch):
     caches = query.query_keypoints(cfg, span.frames)
     np.testing.assert_array_equal(caches[span.frames].lookup([1])[0, :, :2], np.arange(34, 68).reshape(17, 2))
     cfg.KEYPOINTS.CACHE_ESTIMATOR = "ground-truth"
-    with pytest.raises(ValueError, match="KEYPOINTS.CACHE_ESTIMATOR: the gallery's key-points come from 'ground-truth'"):
+    with pytest.raises(ValueError,
+                       match="KEYPOINTS.CACHE_ESTIMATOR: the gallery's key-points come from 'ground-truth'"):
         query.query_keypoints(cfg, span.frames)
     assert query.query_keypoints(build_cfg(None), span.frames) is None
 

@@ -1,14 +1,14 @@
 """ctl_plugin.retrieval: faiss search in fast-reid's distances, and the gallery feature cache."""
 import json
 
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.tracklets import FrameList, FrameSpan
+from ctl_plugin.retrieval import FeatureCache, GalleryIndex
+
 import numpy as np
 import pytest
 import torch
-
-from ctl_plugin.data.tracklets import FrameList, FrameSpan
-from ctl_plugin.retrieval import FeatureCache, GalleryIndex
 from fastreid.utils.compute_dist import build_dist
-from ctl_plugin.config import build_cfg
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])

@@ -4,15 +4,15 @@ DeepSORT on the ImageNet MobileNetV2's embeddings, and by IoU alone."""
 import csv
 import os
 
+from ctl_plugin.config import build_cfg
+from ctl_plugin.data.build import build_video_test_loader
+from ctl_plugin.engine import VideoTrainer
+from ctl_plugin.retrieval import extract_features
 
 import numpy as np
 import pytest
 import torch
 
-from ctl_plugin.config import build_cfg
-from ctl_plugin.data.build import build_video_test_loader
-from ctl_plugin.engine import VideoTrainer
-from ctl_plugin.retrieval import extract_features
 from tools import track_video
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -3,16 +3,16 @@ of detections, crops, the VideoFolder it writes."""
 import csv
 import os
 
-import cv2
-import numpy as np
-import torch
-import pytest
-
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.datasets.video_folder import VideoFolder
-from ctl_plugin.tracking import (DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder,
-                                 write_tracklets)
+from ctl_plugin.tracking import DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder, write_tracklets
 from ctl_plugin.tracking.tracklet_writer import crop
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
 from tests.keypoints import photos
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,12 +1,12 @@
 """Drawing functions: picture sizes, border colours by identity, AP against a naive
 count, key-point colours, and CTL's adjacency read out of a model."""
+from ctl_plugin.keypoints.skeleton import LINKS
+from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-
-from ctl_plugin.keypoints.skeleton import LINKS
-from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
 
 
 def read_png(path):

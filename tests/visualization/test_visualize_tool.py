@@ -1,16 +1,17 @@
 """tools/visualize.py end to end: a random tiny CTL on the MARS fixture with a key-point cache."""
 import os
 
-import numpy as np
-import pytest
-from PIL import Image
-
-import torch
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import load_dataset
 from ctl_plugin.engine import VideoTrainer
 from ctl_plugin.keypoints.cache import write_cache
 from ctl_plugin.visualization import ranklist
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
 from tools import visualize
 
 CONFIG = """

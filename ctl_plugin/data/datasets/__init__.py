@@ -1,7 +1,11 @@
-from .bases import VideoDataset, DatasetLayoutError
-from . import mars  # noqa: F401  (registers MARS, SyntheticMARS)
-from . import ilidsvid  # noqa: F401  (registers iLIDSVID)
-from . import prid2011  # noqa: F401  (registers PRID2011)
-from . import duke_video  # noqa: F401  (registers DukeMTMCVidReID)
-from . import lsvid  # noqa: F401  (registers LSVID)
-from . import video_folder  # noqa: F401  (registers VideoFolder)
+# each module registers its datasets into fast-reid's DATASET_REGISTRY: MARS and SyntheticMARS,
+# iLIDSVID, PRID2011, DukeMTMCVidReID, LSVID, VideoFolder
+from . import (
+    duke_video,
+    ilidsvid,
+    lsvid,
+    mars,
+    prid2011,
+    video_folder,
+)
+from .bases import DatasetLayoutError, VideoDataset

@@ -12,8 +12,7 @@ import re
 
 from fastreid.data.datasets import DATASET_REGISTRY
 
-from .bases import (DatasetLayoutError, VideoDataset, index_folders, make_items, require_paths,
-                    subfolders)
+from .bases import DatasetLayoutError, VideoDataset, index_folders, make_items, require_paths, subfolders
 
 DUKE_VIDEO_LAYOUT = """\
 <root>/dukemtmc-vidreid/DukeMTMC-VideoReID/

@@ -15,8 +15,15 @@ import re
 import numpy as np
 from fastreid.data.datasets import DATASET_REGISTRY
 
-from .bases import (DatasetLayoutError, VideoDataset, index_folders, load_mat_array,
-                    make_items, require_paths, subfolders)
+from .bases import (
+    DatasetLayoutError,
+    VideoDataset,
+    index_folders,
+    load_mat_array,
+    make_items,
+    require_paths,
+    subfolders,
+)
 
 ILIDSVID_LAYOUT = """\
 <root>/ilids-vid/

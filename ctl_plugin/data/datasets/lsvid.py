@@ -21,8 +21,16 @@ import os.path as osp
 
 from fastreid.data.datasets import DATASET_REGISTRY
 
-from .bases import (DatasetLayoutError, VideoDataset, check_query_rows, index_prefixes,
-                    load_hdf5_mat_array, make_items, read_lines, require_paths)
+from .bases import (
+    DatasetLayoutError,
+    VideoDataset,
+    check_query_rows,
+    index_prefixes,
+    load_hdf5_mat_array,
+    make_items,
+    read_lines,
+    require_paths,
+)
 
 LSVID_LAYOUT = """\
 <root>/LS-VID/

@@ -16,8 +16,15 @@ import numpy as np
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from ..tracklets import FrameList, FrameSpan
-from .bases import (DatasetLayoutError, VideoDataset, check_query_rows, load_mat_array, make_items,
-                    read_lines, require_paths)
+from .bases import (
+    DatasetLayoutError,
+    VideoDataset,
+    check_query_rows,
+    load_mat_array,
+    make_items,
+    read_lines,
+    require_paths,
+)
 
 MARS_LAYOUT = """\
 <root>/<dataset dir>/

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 import scipy.io
 
-from ..datasets.mars import pid_prefix
 from ...keypoints.cache import write_cache
+from ..datasets.mars import pid_prefix
 from ..tracklets import FrameList
 from .figure import make_outfits
 from .scene import make_camera_styles

@@ -43,7 +43,7 @@ def body_keypoints(phase, gait=Gait()):
     kp = np.zeros((17, 3))
     for i, p in FACE.items():
         kp[i] = p
-    for side, sign in (("left", 1.0), ("right", -1.0)):
+    for sign in (1.0, -1.0):  # left, right
         s = np.sin(phase) * sign            # > 0 while this leg swings forwards
         c = np.cos(phase) * sign
         shoulder = SHOULDER * [sign, 1, 1]
@@ -63,9 +63,9 @@ def body_keypoints(phase, gait=Gait()):
 
 def to_world(points, yaw):
     """Rotate body points [..., 3] (l, u, f) to world (X, Y, Z) for a person at `yaw`."""
-    l, u, f = points[..., 0], points[..., 1], points[..., 2]
+    left, up, front = points[..., 0], points[..., 1], points[..., 2]
     c, s = np.cos(yaw), np.sin(yaw)
-    return np.stack([l * c + f * s, u, -l * s + f * c], axis=-1)
+    return np.stack([left * c + front * s, up, -left * s + front * c], axis=-1)
 
 
 def project(world, height_px, foot_x, ground_y):

@@ -1,5 +1,5 @@
-from .ctl_resnet import build_ctl_resnet_backbone  # noqa: F401  (registers into BACKBONE_REGISTRY)
-from .mobilenetv2 import MobileNetV2Backbone, build_torchvision_mobilenetv2_backbone  # noqa: F401
+from .ctl_resnet import build_ctl_resnet_backbone  # registers into BACKBONE_REGISTRY
+from .mobilenetv2 import MobileNetV2Backbone, build_torchvision_mobilenetv2_backbone
 
 # Backbones that read their ImageNet weights from an installed package when
 # MODEL.BACKBONE.PRETRAIN_PATH is empty.

@@ -1,5 +1,4 @@
 """Fusion block of CTL (Sec. 3.5): three video features from V_g and V_p."""
-import torch
 import torch.nn.functional as F
 from torch import nn
 

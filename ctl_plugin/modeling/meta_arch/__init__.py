@@ -1,2 +1,2 @@
-from .video_baseline import VideoBaseline, pool_clips
 from .ctl import CTL
+from .video_baseline import VideoBaseline, pool_clips

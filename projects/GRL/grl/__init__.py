@@ -3,7 +3,7 @@
 Importing the package registers the `GRL` meta-architecture and `GRLHead` into
 fast-reid's registries and the GRL config node into `ctl_plugin.config.build_cfg`.
 """
-import ctl_plugin  # noqa: F401  (compat fixes before fastreid is imported)
+import ctl_plugin
 
 from .config import add_grl_config
 from .grl_head import GRLHead

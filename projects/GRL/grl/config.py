@@ -3,9 +3,9 @@
 Clip settings are not here: every project's node lives in one cfg, so GRL's
 8-frame clips are set in its YAML files (VIDEO.TRAIN.SEQ_LEN, VIDEO.TEST.SEQ_LEN).
 """
-from fastreid.config import CfgNode as CN
-
 from ctl_plugin.config import register_config
+
+from fastreid.config import CfgNode as CN
 
 
 @register_config

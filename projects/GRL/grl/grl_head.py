@@ -1,10 +1,10 @@
 """`GRLHead`: GCE, TRL and the video representations GRL trains and tests with."""
+from ctl_plugin.config import ConfigError
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 from fastreid.modeling.heads import REID_HEADS_REGISTRY
-
-from ctl_plugin.config import ConfigError
+from torch import nn
 
 from .attention_pooling import TemporalSelfAttentionPooling
 from .correlation import GlobalGuidedCorrelation

@@ -1,10 +1,10 @@
 """`GRL`: the video meta-architecture of Global-guided Reciprocal Learning."""
+from ctl_plugin.modeling.meta_arch import VideoBaseline
+
 import torch
 from fastreid.config import configurable
 from fastreid.modeling.losses import log_accuracy, triplet_loss
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
-
-from ctl_plugin.modeling.meta_arch import VideoBaseline
 
 from .oim_loss import OIMLoss
 from .verification import verification_loss

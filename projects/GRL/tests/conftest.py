@@ -1,5 +1,6 @@
 """Shared fixtures of the GRL tests."""
 import ctl_plugin  # noqa: F401  (compat fixes before any fastreid import)
+
 import pytest
 import torch
 from torch import nn

@@ -1,8 +1,9 @@
 from pathlib import Path
 
+from ctl_plugin.config import build_cfg
+
 import pytest
 import yaml
-from ctl_plugin.config import build_cfg
 from fastreid.config import CfgNode, get_cfg
 
 from projects.GRL.grl import add_grl_config

@@ -1,6 +1,7 @@
+from ctl_plugin.config import build_cfg
+
 import pytest
 import torch
-from ctl_plugin.config import build_cfg
 from fastreid.modeling import build_model
 from fastreid.utils.events import EventStorage
 

@@ -2,8 +2,8 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def draw_addressing(spatial, temporal, attention, path, frames=None, size=(800, 480), dpi=100):

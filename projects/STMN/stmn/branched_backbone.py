@@ -2,11 +2,11 @@
 split into three branches."""
 import copy
 
-from torch import nn
-from fastreid.modeling.backbones.resnet import BasicBlock, Bottleneck, ResNet
-
 from ctl_plugin.config import ConfigError
 from ctl_plugin.modeling.backbones import MobileNetV2Backbone
+
+from fastreid.modeling.backbones.resnet import BasicBlock, Bottleneck, ResNet
+from torch import nn
 
 
 class PreActivationOutput(nn.Module):

@@ -2,9 +2,9 @@
 
 Defaults are those of the official code's `train.sh`.
 """
-from fastreid.config import CfgNode as CN
-
 from ctl_plugin.config import register_config
+
+from fastreid.config import CfgNode as CN
 
 
 @register_config

@@ -1,11 +1,11 @@
 """`STMN`: Spatial and Temporal Memory Networks (Eom et al., ICCV 2021) as a fast-reid meta-architecture."""
+from ctl_plugin.config import ConfigError
+from ctl_plugin.modeling.meta_arch import VideoBaseline
+
 import torch
 from fastreid.config import configurable
 from fastreid.modeling.heads import build_heads
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
-
-from ctl_plugin.config import ConfigError
-from ctl_plugin.modeling.meta_arch import VideoBaseline
 
 from .branched_backbone import BranchedBackbone
 from .spatial_memory import SpatialMemory

@@ -13,6 +13,7 @@ def memory_spread_loss(addressing, margin):
     """
     weights = addressing.reshape(-1, addressing.shape[-1])
     if weights.shape[0] < 2:
-        raise ValueError(f"memory spread loss needs at least 2 queries, got addressing of shape {tuple(addressing.shape)}")
+        raise ValueError(f"memory spread loss needs at least 2 queries, "
+                         f"got addressing of shape {tuple(addressing.shape)}")
     most, least = weights.amax(dim=0), weights.amin(dim=0)
     return torch.relu(least - most + margin).mean()

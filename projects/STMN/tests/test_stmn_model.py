@@ -3,10 +3,10 @@ import math
 import shutil
 from pathlib import Path
 
+from ctl_plugin.config import ConfigError, build_cfg
+
 import pytest
 import torch
-
-from ctl_plugin.config import ConfigError, build_cfg
 from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 
