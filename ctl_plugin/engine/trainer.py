@@ -6,7 +6,9 @@ repeated, resumed and trusted.
   position, so a resumed run ends as an uninterrupted one does (on CPU, bit for bit);
 - checkpoints (`VideoCheckpointer`) are strict, weights-only and atomic, and are
   written before the evaluation of their epoch (`hooks`);
-- under DDP every rank evaluates and saves rank 0's BatchNorm statistics.
+- under DDP every rank evaluates and saves rank 0's BatchNorm statistics;
+- SOLVER.HEADS_LR_FACTOR and MODEL.FREEZE_LAYERS "heads" reach every layer the video
+  model adds to its backbone, not only a module named `heads` (`optimizer.py`).
 """
 import logging
 
@@ -16,6 +18,7 @@ from fastreid.utils import comm
 from ..data.build import build_video_test_loader, build_video_train_loader
 from .checkpoint import VideoCheckpointer, restore_rng_states
 from .hooks import BestCheckpoint, EpochCheckpointer, SyncBuffers
+from .optimizer import build_video_optimizer
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,12 @@ class VideoTrainer(DefaultTrainer):
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
         return build_video_test_loader(cfg, dataset_name)
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        """fast-reid's optimizer, with SOLVER.HEADS_LR_FACTOR on every layer the model adds
+        to its backbone (`optimizer.py`)."""
+        return build_video_optimizer(cfg, model)
 
     def build_hooks(self):
         """fast-reid's hooks, with its PeriodicCheckpointer replaced: rank 0's buffers are
