@@ -8,8 +8,11 @@ an unknown key is a yacs error. Projects are packages listed under the
 meta-architecture and, through `register_config`, its config node.
 """
 import importlib
+import os
+import re
 from importlib.metadata import entry_points
 
+import yaml
 from fastreid.config import CfgNode as CN
 from fastreid.config import get_cfg
 
@@ -153,6 +156,11 @@ def add_ctl_config(cfg):
     _C.CTL.FUSION = CN()
     # Branch used as the tracklet feature at test: "g" (V_f^g), "a" (V_f^a, the paper's) or "c" (V_f^c).
     _C.CTL.FUSION.INFERENCE_BRANCH = "a"
+    # How V_p enters V_f^a and V_f^c, an open choice (docs/ctl.md): "sum", the paper's plain
+    # sum; "zero_scale" / "zero_bn": the part term times one learnable scalar / through a
+    # BatchNorm whose weight starts at 0, so that V_f^a and V_f^c start equal to V_f^g, the
+    # feature VideoBaseline takes from the same backbone; "mean": the mean over the parts.
+    _C.CTL.FUSION.PART_TERM = "sum"
     # Losses of Eq. 9 beyond fast-reid's.
     _C.CTL.LOSSES = CN()
     # lambda_3 of Eq. 9: weight of the diversity loss of Eq. 8.
@@ -209,6 +217,39 @@ def build_cfg(config_file=None, opts=()):
     """`get_video_cfg()` merged with a YAML file (None: the defaults) and `KEY VALUE` opts."""
     cfg = get_video_cfg()
     if config_file:
-        cfg.merge_from_file(config_file)
+        try:
+            cfg.merge_from_file(config_file)
+        except KeyError as e:
+            found = re.search(r"Non-existent config key: ([\w.]+)", str(e))
+            if not found:
+                raise
+            key = found.group(1)
+            holder = next((f for f in base_chain(config_file) if _sets_key(f, key)), config_file)
+            raise ConfigError(f"'{holder}' sets {key}, which is no config key (read through "
+                              f"'{config_file}'); see ctl_plugin/config.py and fast-reid's defaults") from e
     cfg.merge_from_list(list(opts))
     return cfg
+
+
+def base_chain(config_file):
+    """The YAML files a config reads: itself, then its _BASE_, that file's _BASE_, ..."""
+    chain, path = [], config_file
+    while path and path not in chain:
+        chain.append(path)
+        with open(path) as f:
+            base = (yaml.safe_load(f) or {}).get("_BASE_")
+        if not base:
+            break
+        base = os.path.expanduser(base)
+        path = base if os.path.isabs(base) else os.path.join(os.path.dirname(path), base)
+    return chain
+
+
+def _sets_key(path, key):
+    with open(path) as f:
+        node = yaml.safe_load(f) or {}
+    for name in key.split("."):
+        if not isinstance(node, dict) or name not in node:
+            return False
+        node = node[name]
+    return True

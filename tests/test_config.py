@@ -3,7 +3,7 @@ entry points, renamed keys name their new names, unknown keys are yacs errors.""
 import glob
 import os
 
-from ctl_plugin.config import PROJECT_ENTRY_POINTS, build_cfg
+from ctl_plugin.config import PROJECT_ENTRY_POINTS, ConfigError, build_cfg
 
 import pytest
 
@@ -50,3 +50,18 @@ def test_renamed_keys_name_the_new_key():
 def test_unknown_key_is_a_yacs_error():
     with pytest.raises(AssertionError, match="Non-existent key: CTL.GCL.WINDOWS"):
         build_cfg(None, ["CTL.GCL.WINDOWS", "3"])
+
+
+def test_unknown_key_in_a_base_file_names_that_file(tmp_path):
+    (tmp_path / "bases").mkdir()
+    base = tmp_path / "bases" / "base.yml"
+    base.write_text(f"_BASE_: {os.path.join(ROOT, 'configs', 'Base-Video.yml')}\nSOLVER:\n  MAX_EPOCHS: 3\n")
+    leaf = tmp_path / "leaf.yml"
+    leaf.write_text("_BASE_: bases/base.yml\nSOLVER:\n  BASE_LR: 0.1\n")
+    with pytest.raises(ConfigError, match=r"'.*bases/base\.yml' sets SOLVER\.MAX_EPOCHS, which is no config key "
+                                          r"\(read through '.*leaf\.yml'\)"):
+        build_cfg(str(leaf))
+    base.write_text(f"_BASE_: {os.path.join(ROOT, 'configs', 'Base-Video.yml')}\nSOLVER:\n  MAX_EPOCH: 3\n")
+    leaf.write_text("_BASE_: bases/base.yml\nCTL:\n  GCL:\n    WINDOWS: 3\n")
+    with pytest.raises(ConfigError, match=r"'.*leaf\.yml' sets CTL\.GCL\.WINDOWS"):
+        build_cfg(str(leaf))
