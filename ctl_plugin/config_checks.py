@@ -74,7 +74,7 @@ def check_keypoints(cfg):
 
 
 def check_ctl(cfg):
-    from .modeling.graph.fusion import BRANCHES
+    from .modeling.graph.fusion import BRANCHES, PART_TERMS
 
     c, seq_len = cfg.CTL, cfg.VIDEO.TRAIN.SEQ_LEN
     _require(c.GCL.MODE in GCL_MODES, "CTL.GCL.MODE", c.GCL.MODE, f"one of {GCL_MODES}")
@@ -96,6 +96,7 @@ def check_ctl(cfg):
              c.CROSS_SCALE.EMBEDDING_BN, f"one of {EMBEDDING_BNS}")
     _require(c.FUSION.INFERENCE_BRANCH in BRANCHES, "CTL.FUSION.INFERENCE_BRANCH", c.FUSION.INFERENCE_BRANCH,
              f"one of {BRANCHES}")
+    _require(c.FUSION.PART_TERM in PART_TERMS, "CTL.FUSION.PART_TERM", c.FUSION.PART_TERM, f"one of {PART_TERMS}")
     _require(c.LOSSES.DIV_SCALE >= 0, "CTL.LOSSES.DIV_SCALE", c.LOSSES.DIV_SCALE, "a weight >= 0")
     if cfg.MODEL.META_ARCHITECTURE != "CTL":
         return
