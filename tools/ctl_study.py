@@ -1,11 +1,14 @@
 #!/usr/bin/env python
 """The CTL study: VideoBaseline and CTL's rows (Tables 3-4, tau, heat-map normalisation,
 each fix of the plugin reverted) trained with several seeds on one synthetic set, under
-one CPU budget; mean +- std of Rank-1 and mAP per row (docs/ctl_study.md).
+one CPU budget; mean +- std of Rank-1 and mAP per row (docs/ctl_study.md). Two regimes:
+"scratch" (OSNet x0.25 from random weights, configs/Study) and "pretrained" (the ImageNet
+MobileNetV2 fine-tuned, configs/Study/Pretrained), each with its own rows.
 
     python tools/ctl_study.py                              # the study set, every row, seeds 0 1 2
     python tools/ctl_study.py --set tuning --seeds 0 --rows-file configs/Study/tuning.json
                                                            # the runs the defaults were chosen by
+    python tools/ctl_study.py --regime pretrained --set tuning --seeds 0
     python tools/ctl_study.py --list                       # the rows and their keys
 
 Both sets come from the project's generator with fixed seeds (48 training and 48 test
@@ -14,7 +17,8 @@ identities, occlusion on), and are written under --out on first use. Every run i
 results land in <out>/<set>/<row>/seed<k>/results.json; finished runs are not redone,
 so the command resumes where it stopped. CTL runs also record the mAP of each fused
 branch (g, a, c) as the test feature. The table is printed and written to
-<out>/<set>/results.md.
+<out>/<set>/results.md (<out>/pretrained/<set>/... for the pretrained regime), with the
+mAP of every evaluation during training (TEST.EVAL_PERIOD) in each run's record.
 """
 import argparse
 import hashlib
@@ -31,6 +35,8 @@ from tabulate import tabulate
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINE = os.path.join(ROOT, "configs", "Study", "Baseline.yml")
 CTL = os.path.join(ROOT, "configs", "Study", "CTL.yml")
+PRETRAINED_BASELINE = os.path.join(ROOT, "configs", "Study", "Pretrained", "Baseline.yml")
+PRETRAINED_CTL = os.path.join(ROOT, "configs", "Study", "Pretrained", "CTL.yml")
 SETS = {"tuning": 1, "study": 2}  # generator seed of each set
 SET_SIZE = dict(num_train_ids=48, num_test_ids=48, occlusion_rate=0.25)
 # The plugin's fixes, as keys: reverting them all gives CTL as the paper's text reads
@@ -56,6 +62,24 @@ ROWS = {  # name: (config, keys), in the order they are run
     "CTL, interleaved test clips": (CTL, ["VIDEO.TEST.MODE", "interleaved"]),
     "VideoBaseline, triplet on raw features": (BASELINE, ["MODEL.LOSSES.TRI.NORM_FEAT", "False"]),
     "VideoBaseline, interleaved test clips": (BASELINE, ["VIDEO.TEST.MODE", "interleaved"]),
+}
+FREEZE_WARM_UP = ["MODEL.FREEZE_LAYERS", "['backbone']", "SOLVER.FREEZE_ITERS", "48"]  # 4 epochs of 12 iterations
+PRETRAINED_ROWS = {
+    "VideoBaseline": (PRETRAINED_BASELINE, []),
+    "CTL as shipped (part term: plain sum)": (PRETRAINED_CTL, []),
+    "CTL, part term x scalar initialised at 0": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_scale"]),
+    "CTL, part term through a BN whose weight starts at 0": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_bn"]),
+    "CTL, mean over parts": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "mean"]),
+    "CTL, scalar at 0, heads lr x 10": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_scale",
+                                                         "SOLVER.HEADS_LR_FACTOR", "10.0"]),
+    "CTL, scalar at 0, backbone frozen for 4 epochs": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_scale",
+                                                                        *FREEZE_WARM_UP]),
+    "VideoBaseline, heads lr x 10": (PRETRAINED_BASELINE, ["SOLVER.HEADS_LR_FACTOR", "10.0"]),
+    "VideoBaseline, backbone frozen for 4 epochs": (PRETRAINED_BASELINE, FREEZE_WARM_UP),
+}
+REGIMES = {  # name: (VideoBaseline's config, CTL's config, rows, results folder under --out)
+    "scratch": (BASELINE, CTL, ROWS, ""),
+    "pretrained": (PRETRAINED_BASELINE, PRETRAINED_CTL, PRETRAINED_ROWS, "pretrained"),
 }
 
 
@@ -98,7 +122,8 @@ def run_one(job):
     results = main(args)
     record = {"row": row, "seed": seed, "Rank-1": float(results["Rank-1"]), "mAP": float(results["mAP"]),
               "seconds": training_seconds(run_dir) or time.time() - start, "keys": keys}
-    if config == CTL:
+    record["curve"] = evaluation_curve(run_dir)
+    if config in (CTL, PRETRAINED_CTL):
         record["branches"] = branch_maps(args, run_dir)
     tmp = os.path.join(run_dir, "results.json.tmp")
     with open(tmp, "w") as f:
@@ -118,6 +143,20 @@ def training_seconds(run_dir):
         return None
     h, m, s = map(int, found[-1])
     return 3600 * h + 60 * m + s
+
+
+def evaluation_curve(run_dir):
+    """[[epoch, mAP], ...] of every evaluation during the training (fast-reid's metrics.json)."""
+    curve = []
+    try:
+        with open(os.path.join(run_dir, "metrics.json")) as f:
+            for line in f:
+                entry = json.loads(line)
+                if "mAP" in entry:
+                    curve.append([entry.get("epoch"), float(entry["mAP"])])
+    except OSError:
+        pass
+    return curve
 
 
 def branch_maps(args, run_dir):
@@ -157,6 +196,7 @@ def report(records, rows):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--regime", choices=sorted(REGIMES), default="scratch")
     p.add_argument("--set", choices=sorted(SETS), default="study")
     p.add_argument("--rows", nargs="+", metavar="ROW", help="row names (default: all; see --list)")
     p.add_argument("--rows-file", metavar="JSON",
@@ -166,19 +206,21 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(ROOT, "logs", "ctl_study"))
     p.add_argument("--list", action="store_true", help="print the rows and their keys, then exit")
     args = p.parse_args(argv)
+    baseline, ctl, regime_rows, folder = REGIMES[args.regime]
+    regime_rows = dict(regime_rows)
     if args.list:
-        print(tabulate([[n, os.path.basename(c), " ".join(k)] for n, (c, k) in ROWS.items()],
+        print(tabulate([[n, os.path.relpath(c, ROOT), " ".join(k)] for n, (c, k) in regime_rows.items()],
                        headers=["row", "config", "keys"]))
         return
     if args.rows_file:
         with open(args.rows_file) as f:
-            own = {name: ({"baseline": BASELINE, "ctl": CTL}[model], list(map(str, keys)))
+            own = {name: ({"baseline": baseline, "ctl": ctl}[model], list(map(str, keys)))
                    for name, (model, keys) in json.load(f).items()}
-        ROWS.update(own)
+        regime_rows.update(own)
         rows = args.rows or list(own)
     else:
-        rows = args.rows or list(ROWS)
-    unknown = [r for r in rows if r not in ROWS]
+        rows = args.rows or list(regime_rows)
+    unknown = [r for r in rows if r not in regime_rows]
     if unknown:
         p.error(f"unknown rows {unknown}; see --list")
     data_root = set_root(args.out, args.set)
@@ -186,13 +228,13 @@ def main(argv=None):
     jobs, records = [], []
     for row in rows:
         for seed in args.seeds:
-            run_dir = os.path.join(args.out, args.set, slug(row), f"seed{seed}")
+            run_dir = os.path.join(args.out, folder, args.set, slug(row), f"seed{seed}")
             done = os.path.join(run_dir, "results.json")
             if os.path.exists(done):
                 with open(done) as f:
                     records.append(json.load(f))
             else:
-                jobs.append((row, ROWS[row], seed, data_root, run_dir, threads))
+                jobs.append((row, regime_rows[row], seed, data_root, run_dir, threads))
     total = len(records) + len(jobs)
     print(f"{len(records)} runs done, {len(jobs)} to run, {args.jobs} at a time")
     # one fresh process per run (its loader workers are its own children)
@@ -204,7 +246,7 @@ def main(argv=None):
                   f"mAP {record['mAP']:.1f} ({record['seconds'] / 60:.1f} min)", flush=True)
     table = report(records, rows)
     print(table)
-    with open(os.path.join(args.out, args.set, "results.md"), "w") as f:
+    with open(os.path.join(args.out, folder, args.set, "results.md"), "w") as f:
         f.write(table + "\n")
 
 
