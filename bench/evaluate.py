@@ -15,8 +15,9 @@ Timed side by side in one process:
                 through fast-reid's own dense `compute_jaccard_distance` (CPU faiss
                 search), at --reference-rerank-scale of the sizes
   fastreid + re-ranking (sparse)
-                the same through the plugin's sparse k-reciprocal Jaccard distance
-                (what `import ctl_plugin` installs), at the same scale
+                the plugin's VideoReidEvaluator (fast-reid's ReidEvaluator with the sparse
+                k-reciprocal Jaccard distance, what VideoTrainer evaluates with), at the
+                same scale
 fastreid's and the reference's Rank-1/5/10 and mAP must agree (asserted), and
 so must the dense and sparse re-ranking distances (1e-5) and metrics (1e-3).
 Peak memory is tracemalloc's peak of Python and numpy allocations during each
@@ -25,7 +26,7 @@ during the run (Linux: VmHWM after resetting it; elsewhere the process's peak).
 
 Then, at --rerank-scale, the re-ranked query x gallery distance alone (no CMC / mAP),
 --repeats times, the runs interleaved:
-  plugin        what ReidEvaluator computes with TEST.RERANK.ENABLED and TEST.METRIC
+  plugin        what VideoReidEvaluator computes with TEST.RERANK.ENABLED and TEST.METRIC
                 cosine: the sparse Jaccard distance of the L2-normalised features
                 mixed with their cosine distance (LAMBDA)
   torchreid     torchreid's `re_ranking` (dense numpy) on the squared Euclidean distance
@@ -48,7 +49,7 @@ import time
 import tracemalloc
 
 from ctl_plugin.config import build_cfg
-from ctl_plugin.evaluation import jaccard
+from ctl_plugin.evaluation import VideoReidEvaluator, jaccard
 
 import numpy as np
 import torch
@@ -103,11 +104,15 @@ def mars_like(scale, dim, noise, seed):
     return feats.astype(np.float32), pids, camids, nq
 
 
-def fastreid_eval(feats, pids, camids, num_query, rerank):
+def rerank_cfg(rerank=True):
     cfg = build_cfg()
     cfg.TEST.METRIC = "cosine"
     cfg.TEST.RERANK.ENABLED = rerank
-    evaluator = ReidEvaluator(cfg, num_query)
+    return cfg
+
+
+def fastreid_eval(feats, pids, camids, num_query, rerank, evaluator_class=ReidEvaluator):
+    evaluator = evaluator_class(rerank_cfg(rerank), num_query)
     evaluator.process({"targets": torch.from_numpy(pids), "camids": torch.from_numpy(camids)},
                       torch.from_numpy(feats))
     r = evaluator.evaluate()
@@ -117,29 +122,42 @@ def fastreid_eval(feats, pids, camids, num_query, rerank):
 def dense_build_dist(feat_1, feat_2, metric="euclidean", **kwargs):
     """fast-reid's `build_dist` with its dense `compute_jaccard_distance` searching the CPU faiss index."""
     if metric != "jaccard":
-        return compute_dist.build_dist.__wrapped__(feat_1, feat_2, metric, **kwargs)
+        return compute_dist.build_dist(feat_1, feat_2, metric, **kwargs)
     feat = torch.cat((feat_1, feat_2), dim=0)
     dist = compute_dist.compute_jaccard_distance(feat, k1=kwargs["k1"], k2=kwargs["k2"], search_option=3)
     return dist[: feat_1.size(0), feat_1.size(0):]
 
 
-def rerank_eval(build_dist, feats, pids, camids, num_query):
-    """ReidEvaluator with re-ranking through `build_dist`; (metrics, the Jaccard block it computed)."""
+def dense_rerank_eval(feats, pids, camids, num_query):
+    """fast-reid's ReidEvaluator with its dense re-ranking on the CPU; (metrics, the Jaccard block it computed)."""
     jaccard_blocks = []
 
     def recording(feat_1, feat_2, metric="euclidean", **kwargs):
-        dist = build_dist(feat_1, feat_2, metric, **kwargs)
+        dist = dense_build_dist(feat_1, feat_2, metric, **kwargs)
         if metric == "jaccard":
             jaccard_blocks.append(dist)
         return dist
 
-    installed = reid_evaluation.build_dist
+    looked_up = reid_evaluation.build_dist  # where ReidEvaluator looks it up; put back below
     reid_evaluation.build_dist = recording
     try:
         metrics = fastreid_eval(feats, pids, camids, num_query, True)
     finally:
-        reid_evaluation.build_dist = installed
+        reid_evaluation.build_dist = looked_up
     return metrics, jaccard_blocks[0]
+
+
+def sparse_rerank_eval(feats, pids, camids, num_query):
+    """The plugin's VideoReidEvaluator with re-ranking; (metrics, the Jaccard block it computed)."""
+    jaccard_blocks = []
+
+    class Recording(VideoReidEvaluator):
+        def rerank(self, query, gallery):
+            jaccard_blocks.append(super().rerank(query, gallery))
+            return jaccard_blocks[-1]
+
+    metrics = fastreid_eval(feats, pids, camids, num_query, True, Recording)
+    return {k: metrics[k] for k in ("Rank-1", "Rank-5", "Rank-10", "mAP")}, jaccard_blocks[0]
 
 
 def reference_eval(feats, pids, camids, num_query):
@@ -199,11 +217,10 @@ def load_torchreid():
 
 
 def plugin_reranked(query, gallery, k1, k2, lambda_value):
-    """ReidEvaluator's re-ranked distance under TEST.METRIC cosine, through the installed build_dist."""
-    dist = compute_dist.build_dist(query, gallery, "cosine")
-    query, gallery = F.normalize(query, dim=1), F.normalize(gallery, dim=1)
-    jaccard = compute_dist.build_dist(query, gallery, "jaccard", k1=k1, k2=k2)
-    return jaccard * (1 - lambda_value) + dist * lambda_value
+    """VideoReidEvaluator's re-ranked distance under TEST.METRIC cosine."""
+    cfg = rerank_cfg()
+    cfg.TEST.RERANK.K1, cfg.TEST.RERANK.K2, cfg.TEST.RERANK.LAMBDA = k1, k2, lambda_value
+    return VideoReidEvaluator(cfg, len(query)).distance(query, gallery)
 
 
 def torchreid_reranked(torchreid, query, gallery, k1, k2, lambda_value):
@@ -304,11 +321,10 @@ def main(argv=None):
         n = len(pids)
         print(f"re-ranking N = {n}: one dense float32 N x N matrix is {n * n * 4 / 2 ** 30:.2f} GiB "
               f"(full MARS: N = 13,290 -> {13290 ** 2 * 4 / 2 ** 30:.2f} GiB)")
-        (dense, dense_dist), t_dense, m, rss = measured(rerank_eval, dense_build_dist, feats, pids, camids, nq)
+        (dense, dense_dist), t_dense, m, rss = measured(dense_rerank_eval, feats, pids, camids, nq)
         rows.append(["fastreid + re-ranking (dense)", nq, n - nq, *dense.values(), t_dense, m, rss])
-        (sparse, sparse_dist), t_sparse, m, rss = measured(
-            rerank_eval, reid_evaluation.build_dist, feats, pids, camids, nq)
-        rows.append(["fastreid + re-ranking (sparse)", nq, n - nq, *sparse.values(), t_sparse, m, rss])
+        (sparse, sparse_dist), t_sparse, m, rss = measured(sparse_rerank_eval, feats, pids, camids, nq)
+        rows.append(["VideoReidEvaluator + re-ranking (sparse)", nq, n - nq, *sparse.values(), t_sparse, m, rss])
         off = np.abs(dense_dist - sparse_dist) > 1e-5
         for key in dense:
             assert abs(dense[key] - sparse[key]) < 1e-3, f"{key}: dense {dense[key]:.4f} != sparse {sparse[key]:.4f}"

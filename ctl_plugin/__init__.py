@@ -2,8 +2,9 @@
 
 Importing the package applies the compatibility fixes (before torchvision or
 fastreid is imported) and registers the plugin's datasets, backbones, heads and
-meta-architectures into fast-reid's registries, and routes fast-reid's
-re-ranking to the sparse k-reciprocal Jaccard distance (`evaluation`).
+meta-architectures into fast-reid's registries; nothing else of fast-reid's changes.
+Video evaluation (the flip test of clips, sparse re-ranking, Rank-20) is reached through
+`engine.VideoTrainer`.
 """
 from . import compat
 
@@ -11,7 +12,5 @@ compat.apply()
 
 from . import data, evaluation, modeling  # noqa: E402
 from .config import add_plugin_config, build_cfg  # noqa: E402
-
-evaluation.install()
 
 __all__ = ["add_plugin_config", "build_cfg"]

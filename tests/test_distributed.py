@@ -3,16 +3,16 @@ import os
 
 from ctl_plugin import engine
 from ctl_plugin.engine import launch
+from ctl_plugin.evaluation import VideoReidEvaluator
 
 import torch
-from fastreid.evaluation import ReidEvaluator
 from fastreid.utils import comm
 
 from tests.fixtures import video_datasets
 from tests.test_train_net import parse
 
 
-class RecordingEvaluator(ReidEvaluator):
+class RecordingEvaluator(VideoReidEvaluator):
     """Writes what rank 0 gathered, in order, before evaluating it."""
 
     def evaluate(self):

@@ -40,14 +40,14 @@ def test_flip_test_flips_width_of_untouched_clips():
         dataset = [0, 1]
 
     model = _Recorder()
-    out = defaults.inference_on_dataset(model, Loader(loader), Collect(), flip_test=True)["outputs"]
+    out = flip_test.inference_on_dataset(model, Loader(loader), Collect(), flip_test=True)["outputs"]
     normalised = (clips - 100.0) / 50.0
     assert torch.allclose(model.seen[1], normalised.flip(-1))  # width flipped, normalised once
     expected = (normalised[:, 0, 0, 0, :] + normalised.flip(-1)[:, 0, 0, 0, :]) / 2
     assert torch.allclose(out, expected)
     # fast-reid's own loop flips the height and normalises the flipped pass twice
     model = _Recorder()
-    defaults.inference_on_dataset.__wrapped__(model, Loader([{"images": clips.clone()}]), Collect(), True)
+    defaults.inference_on_dataset(model, Loader([{"images": clips.clone()}]), Collect(), True)
     assert not torch.allclose(model.seen[1], normalised.flip(-1))
     assert torch.allclose(model.seen[1], (normalised.flip(3) - 100.0) / 50.0)
 

@@ -1,7 +1,10 @@
 """Sparse k-reciprocal re-ranking: each step against a direct loop, the whole against
-fast-reid's dense `compute_jaccard_distance`, and through fast-reid's ReidEvaluator."""
-from ctl_plugin import evaluation
-from ctl_plugin.evaluation import jaccard
+fast-reid's dense `compute_jaccard_distance`, and through the video evaluator against
+fast-reid's ReidEvaluator; importing the plugin leaves fast-reid's functions as they are."""
+import subprocess
+import sys
+
+from ctl_plugin.evaluation import VideoReidEvaluator, jaccard
 
 import numpy as np
 import pytest
@@ -149,41 +152,92 @@ def test_bad_parameters_name_the_config_key():
         jaccard.k_reciprocal_jaccard(feats[:, 0], 5, 2)
 
 
-def test_installed_where_the_evaluator_looks():
-    assert reid_evaluation.build_dist is evaluation.build_dist is compute_dist.build_dist
-    assert evaluation.install() == []
-    original = evaluation.build_dist.__wrapped__
-    assert original.__module__ == "fastreid.utils.compute_dist" and original is not evaluation.build_dist
-    feats, _ = clustered(40)
-    np.testing.assert_array_equal(evaluation.build_dist(feats[:10], feats[10:], "cosine"),
-                                  original(feats[:10], feats[10:], "cosine"))
-
-
 def fastreid_build_dist(feat_1, feat_2, metric="euclidean", **kwargs):
-    """fast-reid's build_dist, its jaccard branch on the CPU faiss index."""
+    """fast-reid's build_dist, its jaccard branch on the CPU faiss index (its default is the GPU's)."""
     if metric != "jaccard":
-        return evaluation.build_dist.__wrapped__(feat_1, feat_2, metric, **kwargs)
+        return compute_dist.build_dist(feat_1, feat_2, metric, **kwargs)
     dist = fastreid_jaccard(torch.cat((feat_1, feat_2)), kwargs["k1"], kwargs["k2"])
     return dist[:feat_1.size(0), feat_1.size(0):]
 
 
-def evaluate(feats, pids, num_query, rerank, k1=20, k2=6):
+def evaluate(evaluator_class, feats, pids, num_query, rerank, k1=20, k2=6, camids=None):
     cfg = get_cfg()
     cfg.TEST.METRIC = "cosine"
     cfg.TEST.RERANK.ENABLED = rerank
     cfg.TEST.RERANK.K1, cfg.TEST.RERANK.K2 = k1, k2
-    evaluator = ReidEvaluator(cfg, num_query)
-    camids = torch.arange(len(pids)) % 2  # queries and gallery alternate cameras
-    evaluator.process({"targets": torch.from_numpy(pids), "camids": camids}, feats)
+    evaluator = evaluator_class(cfg, num_query)
+    if camids is None:
+        camids = torch.arange(len(pids)) % 2  # queries and gallery alternate cameras
+    evaluator.process({"targets": torch.as_tensor(pids), "camids": torch.as_tensor(camids)}, feats)
     return evaluator.evaluate()
 
 
-def test_evaluator_same_metrics_as_fastreid_and_better_than_cosine(monkeypatch):
+def test_video_evaluator_same_metrics_as_fastreid_and_better_than_cosine(monkeypatch):
     feats, pids = clustered(260, ids=12, noise=1.1, seed=7)
-    ours = evaluate(feats, pids, 60, rerank=True)
-    plain = evaluate(feats, pids, 60, rerank=False)
+    ours = evaluate(VideoReidEvaluator, feats, pids, 60, rerank=True)
+    plain = evaluate(VideoReidEvaluator, feats, pids, 60, rerank=False)
     monkeypatch.setattr(reid_evaluation, "build_dist", fastreid_build_dist)
-    reference = evaluate(feats, pids, 60, rerank=True)
-    for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
-        assert ours[key] == pytest.approx(reference[key], abs=1e-4), key
+    for rerank, result in ((True, ours), (False, plain)):
+        reference = evaluate(ReidEvaluator, feats, pids, 60, rerank=rerank)
+        for key in ("Rank-1", "Rank-5", "Rank-10", "mAP", "mINP", "metric"):
+            assert result[key] == pytest.approx(reference[key], abs=1e-4), (rerank, key)
     assert ours["mAP"] > plain["mAP"] + 5.0
+
+
+def test_rank_20_beside_fastreids_ranks():
+    """Rank-k: the share of queries whose first true match (same-id same-camera entries
+    removed) is among the k nearest gallery tracklets, computed directly."""
+    feats, pids = clustered(200, ids=30, noise=1.6, seed=3)
+    camids = np.arange(len(pids)) % 2
+    result = evaluate(VideoReidEvaluator, feats, pids, 50, rerank=False, camids=camids)
+    assert list(result)[:5] == ["Rank-1", "Rank-5", "Rank-10", "Rank-20", "mAP"]
+    f = F.normalize(feats, dim=1)
+    dist = 1 - f[:50] @ f[50:].T
+    firsts = []
+    for i in range(50):
+        order = torch.argsort(dist[i], stable=True).numpy()
+        keep = ~((pids[50:][order] == pids[i]) & (camids[50:][order] == camids[i]))
+        matches = pids[50:][order][keep] == pids[i]
+        if matches.any():
+            firsts.append(int(np.flatnonzero(matches)[0]))
+    for k in (1, 5, 10, 20):
+        assert result[f"Rank-{k}"] == pytest.approx(100 * np.mean(np.array(firsts) < k), abs=1e-4)
+    assert result["Rank-10"] < result["Rank-20"] < 100
+
+
+def test_a_gallery_under_20_tracklets_evaluates_with_ranks_of_the_whole_gallery():
+    """Ranks beyond the gallery's size are its size's (the queries' camera is not the gallery's,
+    so no gallery tracklet is junk)."""
+    feats, _ = clustered(10, ids=3, seed=1)
+    pids = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    camids = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    result = evaluate(VideoReidEvaluator, feats, pids, 3, rerank=False, camids=camids)  # 7 gallery tracklets
+    assert result["Rank-10"] == result["Rank-20"] == 100.0
+    assert result["Rank-1"] <= result["Rank-5"] <= 100.0
+
+
+def test_importing_the_plugin_leaves_fastreids_functions_as_fastreid_defines_them():
+    """A fresh process that imports the plugin, builds the video trainer's evaluator and
+    evaluates: fast-reid's inference loop and distance are still fast-reid's own."""
+    code = """
+import ctl_plugin
+from ctl_plugin.engine import VideoTrainer
+import fastreid.engine.defaults as defaults
+import fastreid.evaluation as evaluation
+import fastreid.evaluation.evaluator as evaluator_module
+import fastreid.evaluation.reid_evaluation as reid_evaluation
+import fastreid.utils.compute_dist as compute_dist
+import fastreid.solver as solver
+import fastreid.solver.build as solver_build
+loop = defaults.inference_on_dataset
+assert loop is evaluation.inference_on_dataset is evaluator_module.inference_on_dataset
+assert loop.__code__.co_filename.endswith("fastreid/evaluation/evaluator.py")
+dist = compute_dist.build_dist  # fast-reid's function under torch.no_grad's wrapper
+assert dist is reid_evaluation.build_dist
+assert "ctl_plugin" not in dist.__code__.co_filename
+assert dist.__wrapped__.__code__.co_filename.endswith("fastreid/utils/compute_dist.py")
+assert VideoTrainer.build_evaluator.__func__ is not defaults.DefaultTrainer.build_evaluator.__func__
+print("untouched")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "untouched" in out.stdout, out.stderr[-3000:]

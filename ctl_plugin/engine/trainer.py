@@ -8,14 +8,19 @@ repeated, resumed and trusted.
   written before the evaluation of their epoch (`hooks`);
 - under DDP every rank evaluates and saves rank 0's BatchNorm statistics;
 - SOLVER.HEADS_LR_FACTOR and MODEL.FREEZE_LAYERS "heads" reach every layer the video
-  model adds to its backbone, not only a module named `heads` (`optimizer.py`).
+  model adds to its backbone, not only a module named `heads` (`optimizer.py`);
+- evaluation runs the video inference loop (the flip test of clips) and the video
+  evaluator (sparse re-ranking, Rank-20) of `..evaluation`.
 """
 import logging
+from collections import OrderedDict
 
 from fastreid.engine import DefaultTrainer, hooks
+from fastreid.evaluation import print_csv_format
 from fastreid.utils import comm
 
 from ..data.build import build_video_test_loader, build_video_train_loader
+from ..evaluation import VideoReidEvaluator, inference_on_dataset
 from .checkpoint import VideoCheckpointer, restore_rng_states
 from .hooks import BestCheckpoint, EpochCheckpointer, SyncBuffers
 from .optimizer import build_video_optimizer
@@ -31,6 +36,26 @@ class VideoTrainer(DefaultTrainer):
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
         return build_video_test_loader(cfg, dataset_name)
+
+    @classmethod
+    def build_evaluator(cls, cfg, dataset_name, output_dir=None):
+        data_loader, num_query = cls.build_test_loader(cfg, dataset_name)
+        return data_loader, VideoReidEvaluator(cfg, num_query, output_dir)
+
+    @classmethod
+    def test(cls, cfg, model):
+        """fast-reid's `DefaultTrainer.test` (every DATASETS.TESTS in turn, results printed in
+        csv format, one dataset's results unwrapped) with the video inference loop."""
+        results = OrderedDict()
+        for dataset_name in cfg.DATASETS.TESTS:
+            data_loader, evaluator = cls.build_evaluator(cfg, dataset_name)
+            results[dataset_name] = inference_on_dataset(model, data_loader, evaluator,
+                                                         flip_test=cfg.TEST.FLIP.ENABLED)
+            if comm.is_main_process():
+                logger.info(f"Evaluation results for {dataset_name} in csv format:")
+                results[dataset_name]["dataset"] = dataset_name
+                print_csv_format(results[dataset_name])
+        return next(iter(results.values())) if len(results) == 1 else results
 
     @classmethod
     def build_optimizer(cls, cfg, model):

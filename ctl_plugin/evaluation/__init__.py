@@ -1,17 +1,15 @@
-"""Evaluation of tracklets with fast-reid's own evaluator, and what it needs for video:
+"""Evaluation of tracklets with fast-reid's own machinery, and what it needs for video:
 
-- `rerank`: k-reciprocal re-ranking on sparse matrices, for the query rows only;
-- `flip_test`: the flip test of clips (width flipped, key-points mirrored, normalised once).
+- `video_evaluator.VideoReidEvaluator`: fast-reid's ReidEvaluator with the k-reciprocal
+  re-ranking on sparse matrices (query rows only) and Rank-20;
+- `flip_test`: fast-reid's inference loop with the flip test of clips (width flipped,
+  key-points mirrored, normalised once).
 
-`install()` (run on `import ctl_plugin`) routes fast-reid to both.
+`engine.VideoTrainer` reaches both through `build_evaluator` and `test`; importing the
+package changes nothing of fast-reid's.
 """
-from . import flip_test, rerank
+from .flip_test import inference_on_dataset
 from .jaccard import k_reciprocal_jaccard
-from .rerank import build_dist
+from .video_evaluator import VideoReidEvaluator
 
-__all__ = ["build_dist", "install", "k_reciprocal_jaccard"]
-
-
-def install():
-    """Route fast-reid's re-ranking and flip test; returns the names of what was routed now."""
-    return [module.__name__ for module in (rerank, flip_test) if module.install()]
+__all__ = ["VideoReidEvaluator", "inference_on_dataset", "k_reciprocal_jaccard"]

@@ -50,17 +50,3 @@ def inference_on_dataset(model, data_loader, evaluator, flip_test=False):
                 idx + 1, total, per_batch, per_batch * (total - idx - 1)), n=30)
     log.info("Total inference time: {:.2f} s ({} batches)".format(time.perf_counter() - start, total))
     return evaluator.evaluate() or {}
-
-
-def install():
-    """Route fast-reid's trainer and evaluation package to the loop above; False if already routed."""
-    import fastreid.engine.defaults as defaults
-    import fastreid.evaluation as evaluation
-    import fastreid.evaluation.evaluator as evaluator_module
-
-    if defaults.inference_on_dataset is inference_on_dataset:
-        return False
-    inference_on_dataset.__wrapped__ = defaults.inference_on_dataset
-    for module in (defaults, evaluation, evaluator_module):
-        module.inference_on_dataset = inference_on_dataset
-    return True
