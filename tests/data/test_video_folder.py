@@ -34,6 +34,8 @@ def test_missing_splits_are_empty(tmp_path):
 @pytest.mark.parametrize("bad, message", [
     ("pid", r"train/x1'.*<pid> folder named by an integer"),
     ("cam", r"train/1/c2'.*<camid> folder named by an integer"),
+    ("underscore", r"train/3_1'.*<pid> folder named by an integer"),  # int() reads 31
+    ("space", r"train/1/ 1'.*<camid> folder named by an integer"),  # int() reads 1
     ("file", r"train/1/2/stray.txt'.*<tracklet> folder, found a file"),
 ])
 def test_malformed_trees_name_the_path(tmp_path, bad, message):
@@ -42,6 +44,10 @@ def test_malformed_trees_name_the_path(tmp_path, bad, message):
         (base / "x1" / "2" / "t").mkdir(parents=True)
     elif bad == "cam":
         (base / "1" / "c2" / "t").mkdir(parents=True)
+    elif bad == "underscore":
+        (base / "3_1" / "2" / "t").mkdir(parents=True)
+    elif bad == "space":
+        (base / "1" / " 1" / "t").mkdir(parents=True)
     else:
         tracklet(tmp_path, "train", 1, 2, "t", 1)
         (base / "1" / "2" / "stray.txt").write_text("")

@@ -7,6 +7,7 @@ are errors naming the path.
 """
 import os
 import os.path as osp
+import re
 
 from fastreid.data.datasets import DATASET_REGISTRY
 
@@ -32,12 +33,13 @@ def folders_only(path, what):
 
 
 def integer_name(path, what):
+    """The integer a folder is named by: ASCII digits, an optional leading minus and nothing
+    else (`int` would also read "3_1" as 31 and " 1" as 1)."""
     name = osp.basename(path)
-    try:
-        return int(name)
-    except ValueError:
+    if not re.fullmatch(r"-?[0-9]+", name):
         raise DatasetLayoutError(f"'{path}': expected a {what} folder named by an integer. "
-                                 f"Expected layout:\n{VIDEO_FOLDER_LAYOUT}") from None
+                                 f"Expected layout:\n{VIDEO_FOLDER_LAYOUT}")
+    return int(name)
 
 
 @DATASET_REGISTRY.register()
