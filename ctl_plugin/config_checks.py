@@ -12,13 +12,8 @@ import torch
 from .config import ConfigError
 from .data.build import IDENTITY_SAMPLERS
 from .data.clips import TEST_MODES
-from .keypoints import KEYPOINT_SOURCES
+from .keypoints import EXTRACT_BACKENDS, KEYPOINT_SOURCES, skeleton
 from .keypoints.heatmaps import HEATMAP_NORMS
-
-EXTRACT_BACKENDS = ("mmpose", "mediapipe")
-GCL_MODES = ("3d", "frame", "none")
-SCALES = ("s1", "s2", "s3")
-EMBEDDING_BNS = ("per_scale", "shared")
 
 
 def _require(ok, key, value, expected):
@@ -74,6 +69,8 @@ def check_keypoints(cfg):
 
 
 def check_ctl(cfg):
+    from .modeling.graph.cross_scale import EMBEDDING_BNS
+    from .modeling.graph.ctl_graph import GCL_MODES
     from .modeling.graph.fusion import BRANCHES, PART_TERMS
 
     c, seq_len = cfg.CTL, cfg.VIDEO.TRAIN.SEQ_LEN
@@ -85,7 +82,7 @@ def check_ctl(cfg):
              f"an odd number of frames, 1 to VIDEO.TRAIN.SEQ_LEN = {seq_len} (a window is centred on "
              f"its frame; a longer one only adds frames of zeros)")
     scales = tuple(c.CROSS_SCALE.SCALES)
-    _require(set(scales) <= set(SCALES) and "s3" in scales and len(set(scales)) == len(scales),
+    _require(set(scales) <= set(skeleton.SCALE_SIZES) and "s3" in scales and len(set(scales)) == len(scales),
              "CTL.CROSS_SCALE.SCALES", scales, "'s3' and any of 's1', 's2', each once")
     m = c.CROSS_SCALE.NUM_LAYERS
     _require(m == 1 or (m == 2 and c.GCL.MODE != "none" and c.GCL.NUM_LAYERS >= 2), "CTL.CROSS_SCALE.NUM_LAYERS",

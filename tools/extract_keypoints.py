@@ -13,6 +13,7 @@ import argparse
 
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import keypoint_cache_dir, load_dataset
+from ctl_plugin.keypoints import EXTRACT_BACKENDS
 from ctl_plugin.keypoints.cache import KeypointCache
 
 
@@ -29,7 +30,7 @@ def parse_shard(text):
 def argument_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True, metavar="FILE")
-    parser.add_argument("--estimator", choices=("mmpose", "mediapipe"),
+    parser.add_argument("--estimator", choices=EXTRACT_BACKENDS,
                         help="default: KEYPOINTS.EXTRACT.BACKEND")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="i/n")
     parser.add_argument("--overwrite", action="store_true",

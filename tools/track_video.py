@@ -30,7 +30,8 @@ import shutil
 
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
-from ctl_plugin.data.datasets.video_folder import VideoFolder
+from ctl_plugin.data.datasets.video_folder import SUBSETS, VideoFolder
+from ctl_plugin.keypoints import EXTRACT_BACKENDS
 from ctl_plugin.tracking import DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder, write_tracklets
 
 import cv2
@@ -48,7 +49,7 @@ def parse_args(argv=None):
     p.add_argument("--video", required=True, help="a video file OpenCV can read")
     p.add_argument("--root", default=data_root(),
                    help="data root holding video-folder/ (default $FASTREID_DATASETS or datasets)")
-    p.add_argument("--subset", choices=("train", "query", "gallery"), default="gallery")
+    p.add_argument("--subset", choices=SUBSETS, default="gallery")
     p.add_argument("--camid", type=int, default=0, help="camera id of the video (default 0)")
     p.add_argument("--max-frames", type=int, default=0, help="only the first N frames (0: all)")
     p.add_argument("--frame-step", type=int, default=1,
@@ -85,7 +86,7 @@ def parse_args(argv=None):
                         "about 100 / upscale pixels and taller (default 1.5)")
     p.add_argument("--max-height", type=float, default=0.5,
                    help="drop boxes taller than this fraction of the frame (default 0.5)")
-    p.add_argument("--keypoints", choices=("none", "mediapipe", "mmpose"), default="none",
+    p.add_argument("--keypoints", choices=("none", *EXTRACT_BACKENDS), default="none",
                    help="fill the split's key-point cache with this estimator")
     p.add_argument("--preview", metavar="PNG", help="draw the tracklets over one frame")
     p.add_argument("--overwrite", action="store_true", help="replace this video's earlier tracklets")

@@ -20,7 +20,7 @@ from fastreid.evaluation import print_csv_format
 from fastreid.utils import comm
 
 from ..data.build import build_video_test_loader, build_video_train_loader
-from ..evaluation import VideoReidEvaluator, inference_on_dataset
+from ..evaluation import VideoReidEvaluator, check_test_split, inference_on_dataset
 from .checkpoint import VideoCheckpointer, restore_rng_states
 from .hooks import BestCheckpoint, EpochCheckpointer, SyncBuffers
 from .optimizer import build_video_optimizer
@@ -40,6 +40,7 @@ class VideoTrainer(DefaultTrainer):
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_dir=None):
         data_loader, num_query = cls.build_test_loader(cfg, dataset_name)
+        check_test_split(dataset_name, data_loader.dataset.img_items, num_query)
         return data_loader, VideoReidEvaluator(cfg, num_query, output_dir)
 
     @classmethod

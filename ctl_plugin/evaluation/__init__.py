@@ -10,6 +10,6 @@ package changes nothing of fast-reid's.
 """
 from .flip_test import inference_on_dataset
 from .jaccard import k_reciprocal_jaccard
-from .video_evaluator import VideoReidEvaluator
+from .video_evaluator import VideoReidEvaluator, check_test_split
 
-__all__ = ["VideoReidEvaluator", "inference_on_dataset", "k_reciprocal_jaccard"]
+__all__ = ["VideoReidEvaluator", "check_test_split", "inference_on_dataset", "k_reciprocal_jaccard"]

@@ -28,6 +28,23 @@ from .jaccard import k_reciprocal_jaccard
 RANKS = (1, 5, 10, 20)
 
 
+def check_test_split(dataset_name, items, num_query):
+    """Refuse, before any inference, a test split (tracklet items (span, pid, camid), queries
+    first) that fast-reid's evaluator would reject after it: no query, no gallery, or no
+    query whose identity the gallery holds from another camera (same-identity same-camera
+    tracklets are junk)."""
+    query, gallery = items[:num_query], items[num_query:]
+    if not query or not gallery:
+        raise ValueError(f"{dataset_name} has {len(query)} query and {len(gallery)} gallery tracklets with "
+                         f"frames: evaluation needs both (DATASETS.TESTS)")
+    cameras_of = {}
+    for _, pid, camid in gallery:
+        cameras_of.setdefault(pid, set()).add(camid)
+    if not any(cameras_of.get(pid, set()) - {camid} for _, pid, camid in query):
+        raise ValueError(f"{dataset_name}: none of its {len(query)} query tracklets has a gallery tracklet "
+                         f"of its identity from another camera, so no query can be evaluated (DATASETS.TESTS)")
+
+
 class VideoReidEvaluator(ReidEvaluator):
     def gathered(self):
         """(features, pids, camids) of every process's predictions, in order, on the main

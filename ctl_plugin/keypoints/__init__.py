@@ -3,6 +3,8 @@ from ..config import ConfigError
 
 # KEYPOINTS.SOURCE: no key-points, the offline cache, or an estimator run by the model
 KEYPOINT_SOURCES = ("none", "cache", "online")
+# KEYPOINTS.EXTRACT.BACKEND: the estimators that fill the cache (`build_offline_estimator`)
+EXTRACT_BACKENDS = ("mmpose", "mediapipe")
 
 
 def build_online_estimator(cfg):
@@ -16,7 +18,7 @@ def build_online_estimator(cfg):
 
 def build_offline_estimator(cfg, backend=None):
     """The estimator that fills the key-point cache: `estimate(frames) -> [n, 17, 3]`.
-    backend: "mmpose" or "mediapipe" (default KEYPOINTS.EXTRACT.BACKEND)."""
+    backend: one of EXTRACT_BACKENDS (default KEYPOINTS.EXTRACT.BACKEND)."""
     backend = backend or cfg.KEYPOINTS.EXTRACT.BACKEND
     if backend == "mmpose":
         from .mmpose_estimator import build_mmpose_estimator
@@ -24,4 +26,4 @@ def build_offline_estimator(cfg, backend=None):
     if backend == "mediapipe":
         from .mediapipe_estimator import build_mediapipe_estimator
         return build_mediapipe_estimator(cfg)
-    raise ConfigError(f"KEYPOINTS.EXTRACT.BACKEND '{backend}': expected 'mmpose' or 'mediapipe'")
+    raise ConfigError(f"KEYPOINTS.EXTRACT.BACKEND '{backend}': expected one of {EXTRACT_BACKENDS}")

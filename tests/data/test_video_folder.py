@@ -64,3 +64,22 @@ def test_empty_tracklet_folders_are_skipped_and_counted(tmp_path):
     ds = VideoFolder(root=str(tmp_path))
     assert [len(span) for span, _, _ in ds.train] == [3] and [len(s) for s, _, _ in ds.gallery] == [2]
     assert ds.num_skipped == {"train": 1, "query": 0, "gallery": 1}
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no query", r"VideoFolder has 0 query and 1 gallery tracklets with frames"),
+    ("no match", r"none of its 1 query tracklets has a gallery tracklet of its identity from another camera"),
+])
+def test_a_test_split_that_cannot_be_evaluated_is_refused_before_inference(tmp_path, monkeypatch, case, message):
+    from ctl_plugin.config import build_cfg
+    from ctl_plugin.engine import VideoTrainer
+
+    tracklet(tmp_path, "gallery", 1, 0, "g", 2)
+    if case == "no query":
+        (tmp_path / "video-folder" / "query" / "1" / "1" / "q").mkdir(parents=True)  # empty: skipped
+    else:
+        tracklet(tmp_path, "query", 1, 0, "q", 2)  # same camera as its only gallery tracklet: junk
+    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path))
+    cfg = build_cfg(None, ["DATASETS.TESTS", "('VideoFolder',)"])
+    with pytest.raises(ValueError, match=message):
+        VideoTrainer.build_evaluator(cfg, "VideoFolder")

@@ -4,6 +4,9 @@ from torch import nn
 
 from .dense import Linear, linear
 
+# CTL.CROSS_SCALE.EMBEDDING_BN: one BN per scale after phi / varphi, or one for both scales
+EMBEDDING_BNS = ("per_scale", "shared")
+
 
 class FcBnRelu(nn.Module):
     """A fully connected layer, BN over every leading position, ReLU (the embeddings of Eq. 5).

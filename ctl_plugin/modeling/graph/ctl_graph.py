@@ -6,10 +6,12 @@ from torch import nn
 from ...config import ConfigError
 from ...keypoints import skeleton
 from .cross_scale import CrossScaleGraphConv
-from .graph_conv3d import GraphConvLayer
+from .graph_conv3d import LAYER_MODES, GraphConvLayer
 from .part_features import PartFeatures, node_layout
 
 DESTINATION = "s3"
+# CTL.GCL.MODE: a graph layer's mode, or "none" (no graph layers, Table 3 "Basel")
+GCL_MODES = (*LAYER_MODES, "none")
 
 
 def member_pooling(src, dst):
@@ -40,8 +42,8 @@ class CTLGraph(nn.Module):
         scales = tuple(scales)
         if DESTINATION not in scales or len(set(scales)) != len(scales):
             raise ConfigError(f"CTL.CROSS_SCALE.SCALES must hold 's3' and no repeats, got {scales}")
-        if gcl_mode not in ("3d", "frame", "none"):
-            raise ConfigError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {gcl_mode!r}")
+        if gcl_mode not in GCL_MODES:
+            raise ConfigError(f"CTL.GCL.MODE: expected one of {GCL_MODES}, got {gcl_mode!r}")
         if cs_layers not in (1, 2) or (cs_layers == 2 and (gcl_mode == "none" or num_layers < 2)):
             raise ConfigError(f"CTL.CROSS_SCALE.NUM_LAYERS must be 1, or 2 with CTL.GCL.NUM_LAYERS >= 2 "
                              f"and CTL.GCL.MODE not 'none'; got {cs_layers} with {num_layers} "

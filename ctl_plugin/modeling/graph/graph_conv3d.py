@@ -13,6 +13,9 @@ from .context_block import ContextBlock
 from .dense import Linear
 from .temporal_windows import sliding_windows
 
+# CTL.GCL.MODE of one graph layer: the 3D-GCL (Eq. 3-4) or the frame-level GCN (Table 3 "+ContRe")
+LAYER_MODES = ("3d", "frame")
+
 
 def normalize_adjacency(a_hat):
     """D^-1/2 Â D^-1/2 with D_ii = sum_j Â_ij (Eq. 4), over the last two dims.
@@ -45,8 +48,8 @@ class GraphConvLayer(nn.Module):
     def __init__(self, channels, physical, node_groups, mode, window, num_frames,
                  use_mask=True, use_context=True):
         super().__init__()
-        if mode not in ("3d", "frame"):
-            raise ConfigError(f"CTL.GCL.MODE: expected '3d', 'frame' or 'none', got {mode!r}")
+        if mode not in LAYER_MODES:
+            raise ConfigError(f"CTL.GCL.MODE of a graph layer: expected one of {LAYER_MODES}, got {mode!r}")
         physical = torch.as_tensor(physical, dtype=torch.float32)
         groups = torch.as_tensor(node_groups)
         n = physical.shape[0]
