@@ -146,14 +146,15 @@ def training_seconds(run_dir):
 
 
 def evaluation_curve(run_dir):
-    """[[epoch, mAP], ...] of every evaluation during the training (fast-reid's metrics.json)."""
+    """[[iterations trained, mAP], ...] of the evaluations during the training that fast-reid's
+    metrics.json holds (the final one is the record's own mAP)."""
     curve = []
     try:
         with open(os.path.join(run_dir, "metrics.json")) as f:
             for line in f:
                 entry = json.loads(line)
                 if "mAP" in entry:
-                    curve.append([entry.get("epoch"), float(entry["mAP"])])
+                    curve.append([entry["iteration"] + 1, float(entry["mAP"])])
     except OSError:
         pass
     return curve
