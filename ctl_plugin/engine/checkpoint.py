@@ -13,6 +13,7 @@
 """
 import os
 import random
+import shutil
 
 import numpy as np
 import torch
@@ -41,11 +42,26 @@ def restore_rng_states(states):
     np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint (or last_checkpoint) could not be written; the message names the file."""
+
+
 def _atomic_write(path, write):
+    """write(tmp) then rename onto `path`: a failed write leaves `path` as it was. A failure
+    (torch reports a full disk as "RuntimeError: [enforce fail at inline_container.cc] ...
+    unexpected pos") is a CheckpointWriteError naming the file, the error and the space left."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         write(tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            free = f"{shutil.disk_usage(folder).free / 2 ** 20:.0f} MiB free on its file system"
+        except OSError:
+            free = "its file system cannot be read"
+        raise CheckpointWriteError(f"writing '{path}' failed ({type(e).__name__}: {e}); {free}; "
+                                   f"'{os.path.basename(path)}' is left as it was") from e
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

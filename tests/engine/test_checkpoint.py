@@ -5,7 +5,12 @@ import pickle
 
 from ctl_plugin import engine
 from ctl_plugin.config import ConfigError, build_cfg
-from ctl_plugin.engine.checkpoint import CheckpointMismatchError, VideoCheckpointer, load_model_weights
+from ctl_plugin.engine.checkpoint import (
+    CheckpointMismatchError,
+    CheckpointWriteError,
+    VideoCheckpointer,
+    load_model_weights,
+)
 
 import pytest
 import torch
@@ -93,6 +98,28 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         ckpt.save("model_final")
     assert (tmp_path / "model_final.pth").read_bytes() == good
     assert sorted(os.listdir(tmp_path)) == ["last_checkpoint", "model_final.pth"]  # no temporary left
+
+
+@pytest.mark.parametrize("failure", [
+    RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0"),  # torch, disk full
+    OSError(28, "No space left on device"),
+    PermissionError(13, "Permission denied"),
+])
+def test_a_failed_write_names_the_file_and_the_error(tmp_path, monkeypatch, failure):
+    model = torch.nn.Linear(2, 2)
+    ckpt = VideoCheckpointer(model, str(tmp_path))
+    ckpt.save("model_0004")
+    good = (tmp_path / "model_0004.pth").read_bytes()
+
+    def fails(obj, f):
+        raise failure
+    monkeypatch.setattr(torch, "save", fails)
+    with pytest.raises(CheckpointWriteError, match=r"writing '.*model_0009\.pth' failed \(\w+Error: .*\); "
+                                                   r"\d+ MiB free on its file system"):
+        ckpt.save("model_0009")
+    assert (tmp_path / "model_0004.pth").read_bytes() == good
+    assert (tmp_path / "last_checkpoint").read_text() == "model_0004.pth"
+    assert sorted(os.listdir(tmp_path)) == ["last_checkpoint", "model_0004.pth"]
 
 
 def test_a_failing_final_evaluation_leaves_the_checkpoint(mars_root, monkeypatch):
