@@ -6,14 +6,17 @@ On disk, for dataset `D` and frame list `F` (e.g. MARS / bbox_train):
                            pixels, confidence in [0, 1]; row i is frame i of F
     <cache_dir>/D/F.json   sidecar: estimator, its weights' SHA-256 ("random" for random
                            weights), the number of frames, the SHA-1 of F's frame list,
-                           and two fingerprints of a fixed sample of F's frame files:
-                           their sizes and modification times, and their bytes
+                           two fingerprints of a fixed sample of F's frame files:
+                           their sizes and modification times, and their bytes,
+                           and the SHA-1 of the array's content
 
 The sidecar is written last, so a cache without one is incomplete. Opening checks
 the sidecar against the dataset (frame list, estimator, weights when asked, and the
 sample's sizes and times, so frames replaced under the same names are noticed) and
-the array (its size on disk, finite values, confidences in [0, 1]), and refuses a
-cache that does not match, naming the file and what differs. Frames copied elsewhere
+the array (its size on disk, its content's SHA-1, so rows reordered or replaced after
+extraction are noticed, finite values, confidences in [0, 1]), and refuses a cache that
+does not match, naming the file and what differs; a file that cannot be read at all
+(empty, truncated, not a .npy) is a KeypointCacheError naming it too. Frames copied elsewhere
 keep their bytes but not their times: `revalidate` then checks the sample's bytes and
 records the new times.
 
@@ -58,6 +61,7 @@ class CacheInfo:
     files_stat_sha1: str
     files_bytes_sha1: str
     format: int = FORMAT_VERSION
+    array_sha1: str = ""  # SHA-1 of the array's bytes ("" in caches written before it was recorded)
 
 
 def fingerprint_sample(frame_list, size=FINGERPRINT_SAMPLE):
@@ -85,10 +89,23 @@ def files_bytes_sha1(frame_list):
     return h.hexdigest()
 
 
-def cache_info(dataset_name, frame_list, estimator, weights_sha256):
-    """The sidecar of a cache of `frame_list` made now (its frame files must exist)."""
+def cache_info(dataset_name, frame_list, estimator, weights_sha256, keypoints=None):
+    """The sidecar of a cache of `frame_list` made now (its frame files must exist), with the
+    SHA-1 of `keypoints` [n, 17, 3] when given."""
     return CacheInfo(dataset_name, frame_list.name, len(frame_list), frame_list.digest(), estimator,
-                     weights_sha256, files_stat_sha1(frame_list), files_bytes_sha1(frame_list))
+                     weights_sha256, files_stat_sha1(frame_list), files_bytes_sha1(frame_list),
+                     array_sha1="" if keypoints is None else checked_sha1(keypoints, "")[1])
+
+
+def checked_sha1(array, path):
+    """`check_values` on a cache array [n, 17, 3] (memory-mapped or not), in blocks of 65,536
+    frames; returns (array, SHA-1 of its float32 bytes)."""
+    sha = hashlib.sha1()
+    for start in range(0, len(array), 1 << 16):
+        block = np.ascontiguousarray(array[start:start + (1 << 16)], dtype=np.float32)
+        check_values(block, path, start)
+        sha.update(block.tobytes())
+    return array, sha.hexdigest()
 
 
 def check_values(keypoints, path, first_frame=0):
@@ -131,7 +148,7 @@ def write_cache(cache_dir, dataset_name, frame_list, keypoints, estimator, weigh
     tmp = f"{array_path}.{os.getpid()}.tmp.npy"
     np.save(tmp, keypoints)
     os.replace(tmp, array_path)
-    write_sidecar(sidecar_path, cache_info(dataset_name, frame_list, estimator, weights_sha256))
+    write_sidecar(sidecar_path, cache_info(dataset_name, frame_list, estimator, weights_sha256, keypoints))
     return array_path
 
 
@@ -157,13 +174,21 @@ def load_array(array_path, num_frames):
     expected = (num_frames, NUM_KEYPOINTS, 3)
     try:
         array = np.load(array_path, mmap_mode="r")
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError) as e:
         raise KeypointCacheError(f"key-point cache '{array_path}' cannot be read ({e}): truncated or "
                                  f"damaged? It should hold float32 {expected}; re-extract it") from e
     if array.shape != expected:
         raise KeypointCacheError(f"key-point cache '{array_path}' holds an array of shape {array.shape}; "
                                  f"expected {expected}")
     return array
+
+
+def load_chunk(path):
+    try:
+        return np.load(path)
+    except (ValueError, OSError, EOFError) as e:
+        raise KeypointCacheError(f"chunk '{path}' cannot be read ({type(e).__name__}: {e}); remove it and "
+                                 f"extract again (finished chunks are kept)") from e
 
 
 class KeypointCache:
@@ -203,9 +228,11 @@ class KeypointCache:
         if problems:
             raise KeypointCacheError(f"key-point cache '{array_path}' does not match {dataset_name}/"
                                      f"{frame_list.name}: it records " + "; ".join(problems))
-        array = load_array(array_path, len(frame_list))
-        for start in range(0, len(array), 1 << 16):
-            check_values(np.asarray(array[start:start + (1 << 16)]), array_path, start)
+        array, sha1 = checked_sha1(load_array(array_path, len(frame_list)), array_path)
+        if info.array_sha1 and sha1 != info.array_sha1:
+            raise KeypointCacheError(f"key-point cache '{array_path}': its content differs from what was "
+                                     f"extracted (SHA-1 {sha1}, the sidecar records {info.array_sha1}): rows "
+                                     f"reordered or replaced? Re-extract it (--overwrite)")
         return cls(array, info, array_path)
 
     @staticmethod
@@ -257,7 +284,9 @@ class ChunkedCacheWriter:
         return os.path.splitext(cache_paths(cache_dir, dataset_name, frame_list.name)[0])[0] + ".parts"
 
     def _job(self):
-        return dict(asdict(self.info), chunk_size=self.chunk_size)
+        job = dict(asdict(self.info), chunk_size=self.chunk_size)
+        del job["array_sha1"]  # known once merged
+        return job
 
     def _check_job(self):
         path = os.path.join(self.parts_dir, "job.json")
@@ -313,7 +342,7 @@ class ChunkedCacheWriter:
         if missing:
             raise KeypointCacheError(f"'{self.parts_dir}' lacks {len(missing)} chunk(s), "
                                      f"the first at frame {missing[0]}; extract them before merging")
-        parts = [np.load(self.chunk_path(s)) for s, _ in self.chunks()]
+        parts = [load_chunk(self.chunk_path(s)) for s, _ in self.chunks()]
         keypoints = np.concatenate(parts) if parts else np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
         path = write_cache(self.cache_dir, self.dataset_name, self.frame_list, keypoints,
                            self.info.estimator, self.info.weights_sha256)

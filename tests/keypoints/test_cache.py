@@ -99,3 +99,26 @@ def test_the_weights_are_checked_when_asked(cache):
     open_(cache_dir, frames, weights_sha256="a" * 64)
     with pytest.raises(KeypointCacheError, match="weights SHA-256 'a+' .expected 'b+'"):
         open_(cache_dir, frames, weights_sha256="b" * 64)
+
+
+def test_rows_reordered_after_extraction_are_refused(cache):
+    """One tracklet's rows reversed, frames and names unchanged: each frame would get another
+    frame's key-points; the sidecar's SHA-1 of the array notices."""
+    cache_dir, frames, _ = cache
+    kps = np.random.default_rng(0).uniform(0, 1, (len(frames), 17, 3)).astype(np.float32)
+    write_cache(cache_dir, "MARS", frames, kps, "test")
+    assert open_(cache_dir, frames).lookup([3])[0].tolist() == kps[3].tolist()
+    reordered = kps.copy()
+    reordered[2:6] = kps[2:6][::-1]
+    rewrite_array(cache_dir, frames, reordered)
+    with pytest.raises(KeypointCacheError, match=r"bbox_test.npy': its content differs from what was extracted"):
+        open_(cache_dir, frames)
+
+
+@pytest.mark.parametrize("which", ["array", "sidecar"])
+def test_an_empty_cache_file_names_the_file(cache, which):
+    cache_dir, frames, _ = cache
+    path = cache_paths(cache_dir, "MARS", frames.name)[0 if which == "array" else 1]
+    open(path, "wb").close()
+    with pytest.raises(KeypointCacheError, match=rf"'{path}'"):
+        open_(cache_dir, frames)
