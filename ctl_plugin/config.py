@@ -47,6 +47,10 @@ def add_video_config(cfg):
     _C.VIDEO.SPLIT = 0
     # Number of worker processes of the test loader (fast-reid hard-codes 4).
     _C.VIDEO.TEST.NUM_WORKERS = 2
+    # Clips per model forward at test: a batch's clips (all the clips of TEST.IMS_PER_BATCH
+    # tracklets) go through the model this many at a time and their features are averaged
+    # as before, so memory stays bounded however long a tracklet is. 0: all at once.
+    _C.VIDEO.TEST.MAX_CLIPS_PER_BATCH = 64
 
 
 def add_keypoint_config(cfg):

@@ -45,7 +45,7 @@ def check_video(cfg):
     v = cfg.VIDEO
     _positive(v.TRAIN, "VIDEO.TRAIN", "SEQ_LEN")
     _positive(v.TEST, "VIDEO.TEST", "SEQ_LEN")
-    _positive(v.TEST, "VIDEO.TEST", "NUM_WORKERS", zero_ok=True)
+    _positive(v.TEST, "VIDEO.TEST", "NUM_WORKERS", "MAX_CLIPS_PER_BATCH", zero_ok=True)
     _positive(v, "VIDEO", "SPLIT", zero_ok=True)
     _require(v.TEST.MODE in TEST_MODES, "VIDEO.TEST.MODE", v.TEST.MODE, f"one of {sorted(TEST_MODES)}")
 

@@ -75,7 +75,7 @@ class CTL(VideoBaseline):
     @torch.no_grad()
     def topology(self, batched_inputs):
         """`CTLGraph.topology` of a batch of clips: {(layer, scale): {"mask", "context"}}."""
-        fmaps = self.frame_features(self.preprocess_image(batched_inputs))
+        fmaps = self.clip_feature_maps(batched_inputs)
         return self.graph.topology(fmaps, self.keypoint_heatmaps(batched_inputs, fmaps.shape[-2:]).to(fmaps.device))
 
     def video_head(self, fmaps, batched_inputs, targets=None):

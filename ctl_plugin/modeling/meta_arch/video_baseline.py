@@ -10,11 +10,14 @@ Batches arrive as fast-reid dicts:
                                        sum(num_clips) clips of B tracklets, in order)
 In training `forward` returns fast-reid's loss dict; at test it returns one
 feature per tracklet (the mean of its clip features), so fast-reid's
-`ReidEvaluator`, re-ranking and AQE work unchanged.
+`ReidEvaluator`, re-ranking and AQE work unchanged. At test the clips go through the
+model VIDEO.TEST.MAX_CLIPS_PER_BATCH at a time, so memory stays bounded whatever a
+tracklet's length.
 """
 import os
 
 import torch
+from fastreid.config import configurable
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY, Baseline
 
 from ...config import ConfigError
@@ -62,11 +65,19 @@ class VideoBaseline(Baseline):
 
     Subclasses replace `video_head` (and extend `losses` when they add any).
     """
+    # entries of a batch that hold one row per clip (the others hold one per tracklet)
+    PER_CLIP = ("images", "keypoints")
+
+    @configurable
+    def __init__(self, *, max_test_clips=0, **kwargs):
+        """max_test_clips: clips per forward at test (VIDEO.TEST.MAX_CLIPS_PER_BATCH; 0: all)."""
+        super().__init__(**kwargs)
+        self.max_test_clips = max_test_clips
 
     @classmethod
     def from_config(cls, cfg):
         check_pretrained_weights(cfg)
-        return super().from_config(cfg)
+        return dict(super().from_config(cfg), max_test_clips=cfg.VIDEO.TEST.MAX_CLIPS_PER_BATCH)
 
     def preprocess_image(self, batched_inputs):
         """Normalise out of place (fast-reid's Baseline does it in place), any leading dims."""
@@ -86,16 +97,29 @@ class VideoBaseline(Baseline):
         """Temporal average pooling, then fast-reid's head (dict in training, features at test)."""
         return self.heads(fmaps.mean(1), targets)
 
-    def forward(self, batched_inputs):
+    def clip_feature_maps(self, batched_inputs):
+        """Normalised clips -> backbone feature maps [B, T, C, h, w]; a batch of single
+        images [B, 3, H, W] is a batch of 1-frame clips."""
         clips = self.preprocess_image(batched_inputs)
-        if clips.dim() == 4:  # a batch of single images is a batch of 1-frame clips
-            clips = clips.unsqueeze(1)
-        fmaps = self.frame_features(clips)
+        return self.frame_features(clips.unsqueeze(1) if clips.dim() == 4 else clips)
+
+    def test_chunks(self, batched_inputs):
+        """The batch cut into parts of at most max_test_clips clips (per-clip entries sliced)."""
+        if not isinstance(batched_inputs, dict):
+            batched_inputs = {"images": batched_inputs}
+        n = len(batched_inputs["images"])
+        step = self.max_test_clips or n
+        for start in range(0, n, step):
+            yield {k: v[start:start + step] if k in self.PER_CLIP else v for k, v in batched_inputs.items()}
+
+    def forward(self, batched_inputs):
         if self.training:
             assert "targets" in batched_inputs, "Person ID annotation are missing in training!"
             targets = batched_inputs["targets"].to(self.device)
             if targets.sum() < 0:  # PreciseBN on a dataset with other ids, as fast-reid does
                 targets.zero_()
+            fmaps = self.clip_feature_maps(batched_inputs)
             return self.losses(self.video_head(fmaps, batched_inputs, targets), targets)
-        features = self.video_head(fmaps, batched_inputs)
+        features = torch.cat([self.video_head(self.clip_feature_maps(part), part)
+                              for part in self.test_chunks(batched_inputs)])
         return pool_clips(features, batched_inputs.get("num_clips") if isinstance(batched_inputs, dict) else None)
