@@ -32,9 +32,14 @@ logger = logging.getLogger(__name__)
 IDENTITY_SAMPLERS = ("NaiveIdentitySampler", "BalancedIdentitySampler", "SetReWeightSampler")
 
 
+# fast-reid's default data root when FASTREID_DATASETS is unset (fastreid.data.build reads it
+# once, at import, into a private name; tests/data/test_data_root.py checks they agree)
+DEFAULT_DATA_ROOT = "datasets"
+
+
 def data_root():
     """fast-reid's data root (`FASTREID_DATASETS`, default `datasets/`), read at call time."""
-    return os.getenv("FASTREID_DATASETS", fr_build._root)
+    return os.getenv("FASTREID_DATASETS", DEFAULT_DATA_ROOT)
 
 
 def load_dataset(cfg, name, combineall=False):
