@@ -15,7 +15,6 @@ import numpy as np
 import photos
 import pytest
 import torch
-from fastreid.data import build as data_build
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(REPO, "tools", "extract_keypoints.py")
@@ -50,7 +49,7 @@ def setup(tmp_path_factory):
 
 def run(setup, cache, *extra, monkeypatch):
     root, config, tool = setup
-    monkeypatch.setattr(data_build, "_root", str(root))
+    monkeypatch.setenv("FASTREID_DATASETS", str(root))
     return tool.main(["--config-file", str(config), "--no-progress", *extra, "KEYPOINTS.CACHE_DIR", str(cache)])
 
 
