@@ -94,18 +94,19 @@ def cache_info(dataset_name, frame_list, estimator, weights_sha256, keypoints=No
     SHA-1 of `keypoints` [n, 17, 3] when given."""
     return CacheInfo(dataset_name, frame_list.name, len(frame_list), frame_list.digest(), estimator,
                      weights_sha256, files_stat_sha1(frame_list), files_bytes_sha1(frame_list),
-                     array_sha1="" if keypoints is None else checked_sha1(keypoints, "")[1])
+                     array_sha1="" if keypoints is None else checked_sha1(keypoints))
 
 
-def checked_sha1(array, path):
-    """`check_values` on a cache array [n, 17, 3] (memory-mapped or not), in blocks of 65,536
-    frames; returns (array, SHA-1 of its float32 bytes)."""
+def checked_sha1(array, path=None):
+    """SHA-1 of a cache array's float32 bytes [n, 17, 3] (memory-mapped or not), read in blocks
+    of 65,536 frames; with `path`, `check_values` on each block in the same pass."""
     sha = hashlib.sha1()
     for start in range(0, len(array), 1 << 16):
         block = np.ascontiguousarray(array[start:start + (1 << 16)], dtype=np.float32)
-        check_values(block, path, start)
+        if path is not None:
+            check_values(block, path, start)
         sha.update(block.tobytes())
-    return array, sha.hexdigest()
+    return sha.hexdigest()
 
 
 def check_values(keypoints, path, first_frame=0):
@@ -228,7 +229,8 @@ class KeypointCache:
         if problems:
             raise KeypointCacheError(f"key-point cache '{array_path}' does not match {dataset_name}/"
                                      f"{frame_list.name}: it records " + "; ".join(problems))
-        array, sha1 = checked_sha1(load_array(array_path, len(frame_list)), array_path)
+        array = load_array(array_path, len(frame_list))
+        sha1 = checked_sha1(array, array_path)
         if info.array_sha1 and sha1 != info.array_sha1:
             raise KeypointCacheError(f"key-point cache '{array_path}': its content differs from what was "
                                      f"extracted (SHA-1 {sha1}, the sidecar records {info.array_sha1}): rows "
