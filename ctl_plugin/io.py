@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
+IMAGE_SUFFIXES = (*JPEG_SUFFIXES, ".png", ".bmp")  # frame files, any case
 JPEG_END = b"\xff\xd9"
 
 

@@ -26,7 +26,7 @@ from ctl_plugin.config import ConfigError, build_cfg
 from ctl_plugin.data.build import build_tracklet_loader, load_dataset, open_keypoint_caches
 from ctl_plugin.data.tracklets import FrameList, FrameSpan
 from ctl_plugin.engine import build_test_model
-from ctl_plugin.io import read_frame
+from ctl_plugin.io import IMAGE_SUFFIXES, read_frame
 from ctl_plugin.keypoints.cache import KeypointCache, cache_info, check_values
 from ctl_plugin.retrieval import FeatureCache, GalleryIndex, extract_features
 from ctl_plugin.visualization import ranklist
@@ -36,7 +36,6 @@ from fastreid.utils.logger import setup_logger
 from tabulate import tabulate
 
 logger = logging.getLogger("ctl_plugin.query")
-FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def parse_args(argv=None):
@@ -58,9 +57,9 @@ def query_tracklet(folder):
     """The query folder as one tracklet item (span, pid -1, camid -1)."""
     if not osp.isdir(folder):
         raise FileNotFoundError(f"--query '{folder}' is not a folder of frames")
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(FRAME_SUFFIXES))
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES))
     if not names:
-        raise FileNotFoundError(f"--query '{folder}' holds no frames ({', '.join(FRAME_SUFFIXES)})")
+        raise FileNotFoundError(f"--query '{folder}' holds no frames ({', '.join(IMAGE_SUFFIXES)})")
     frames = FrameList("query", folder, names)
     return FrameSpan(frames, 0, len(names)), -1, -1
 

@@ -33,23 +33,18 @@ def _list_lines(spec, split):
     return [f"{prefix} {pid}" for prefix, pid, _, _ in spec["tracklets"][split]]
 
 
-def _nonempty(tracklets, rows=None):
-    rows = range(len(tracklets)) if rows is None else rows
-    return [r for r in rows if tracklets[r][3]]
-
-
 def test_registered():
     assert DATASET_REGISTRY.get("LSVID") is LSVID
 
 
-def test_counts_and_skipped(lsvid_dataset):
+def test_counts(lsvid_dataset):
     root, _ = lsvid_dataset
     ds = LSVID(root=str(root))
     assert (len(ds.train), len(ds.query), len(ds.gallery)) == (8, 5, 10)
     assert ds.parse_data(ds.train)[0] == 4
     assert ds.parse_data(ds.query)[0] == 4
     assert ds.parse_data(ds.gallery)[0] == 6  # 4 test ids + 2 distractors
-    assert ds.num_skipped == {"train": 1, "query": 0, "gallery": 1}
+    assert ds.num_skipped == {"train": 0, "query": 0, "gallery": 0}
 
 
 def test_train_labels_are_prefixed_strings(lsvid_dataset):
@@ -57,7 +52,7 @@ def test_train_labels_are_prefixed_strings(lsvid_dataset):
     ds = LSVID(root=str(root))
     train = spec["tracklets"]["train"]
     assert [(p, c) for _, p, c in ds.train] == \
-        [(f"LSVID_{train[r][1]}", f"LSVID_{train[r][2] - 1}") for r in _nonempty(train)]
+        [(f"LSVID_{pid}", f"LSVID_{cam - 1}") for _, pid, cam, _ in train]
 
 
 def test_queries_follow_info_test_mat_and_do_not_join_the_gallery(lsvid_dataset):
@@ -68,24 +63,25 @@ def test_queries_follow_info_test_mat_and_do_not_join_the_gallery(lsvid_dataset)
     test, rows = spec["tracklets"]["test"], spec["query_rows"]
     assert rows != sorted(rows)
     assert [(p, c) for _, p, c in ds.query] == [(test[r][1], test[r][2] - 1) for r in rows]
-    gallery_rows = _nonempty(test, [r for r in range(len(test)) if r not in rows])
+    gallery_rows = [r for r in range(len(test)) if r not in rows]
     assert [(p, c) for _, p, c in ds.gallery] == [(test[r][1], test[r][2] - 1) for r in gallery_rows]
     query_spans = {(s.start, s.stop) for s, _, _ in ds.query}
     gallery_spans = {(s.start, s.stop) for s, _, _ in ds.gallery}
     assert not query_spans & gallery_spans
-    assert len(query_spans | gallery_spans) == len(_nonempty(test))
+    assert len(query_spans | gallery_spans) == len(test)
     assert all(s.frames is ds.frame_lists["tracklet_test"] for s, _, _ in ds.query + ds.gallery)
 
 
 def test_frames_in_temporal_order(lsvid_dataset):
-    """Frames were written in shuffled order; spans follow their names (frame numbers)."""
+    """Frames were written in shuffled order; spans follow their names (frame numbers).
+    A file that is not an image is not a frame."""
     root, spec = lsvid_dataset
-    write_frame(_path(spec, "tracklet_test", "0004", "00040001_notes.png"), 4, 0)  # not a .jpg
+    with open(_path(spec, "tracklet_test", "0004", "00040001_notes.txt"), "w") as f:
+        f.write("not a frame")
     ds = LSVID(root=str(root))
     test = spec["tracklets"]["test"]
     for items, rows in ((ds.query, spec["query_rows"]),
-                        (ds.gallery, _nonempty(test, [r for r in range(len(test))
-                                                      if r not in spec["query_rows"]]))):
+                        (ds.gallery, [r for r in range(len(test)) if r not in spec["query_rows"]])):
         for (span, _, _), r in zip(items, rows):
             prefix, _, _, names = test[r]
             paths = span.paths()
@@ -154,13 +150,36 @@ def test_same_id_same_camera_is_junk_for_fastreid_evaluator(lsvid_dataset):
     assert np.allclose(ap, 0.5)
 
 
-def test_query_on_an_empty_line_is_skipped_and_counted(lsvid_dataset):
+@pytest.mark.parametrize("suffix", [".png", ".JPG", ".jpeg", ".bmp"])
+def test_frames_of_any_image_suffix(lsvid_dataset, suffix):
+    """A release whose frames are not .jpg loads the same tracklets, frame for frame."""
     root, spec = lsvid_dataset
-    rows = spec["query_rows"] + spec["empty_test_rows"]
-    save_mat73(_query_mat(spec), {"query": np.array(rows).reshape(-1, 1) + 1})
+    jpg = LSVID(root=str(root))
+    for split in ("tracklet_train", "tracklet_test"):
+        for folder, _, names in os.walk(_path(spec, split)):
+            for n in names:
+                os.rename(os.path.join(folder, n), os.path.join(folder, n[:-len(".jpg")] + suffix))
     ds = LSVID(root=str(root))
-    assert len(ds.query) == len(spec["query_rows"])
-    assert ds.num_skipped == {"train": 1, "query": 1, "gallery": 0}
+    for subset in ("train", "query", "gallery"):
+        ours, theirs = getattr(ds, subset), getattr(jpg, subset)
+        assert [(p, c) for _, p, c in ours] == [(p, c) for _, p, c in theirs]
+        assert [[q[:-len(suffix)] for q in s.paths()] for s, _, _ in ours] == \
+            [[q[:-len(".jpg")] for q in s.paths()] for s, _, _ in theirs]
+    span, pid, _ = ds.query[0]
+    assert span.path(0).endswith(suffix) and shows_pid(span.path(0), pid)
+
+
+@pytest.mark.parametrize("split, row", [("train", 3), ("test", 0)])
+def test_a_line_naming_no_frame_is_an_error(lsvid_dataset, split, row):
+    """As in the published loaders: no line is dropped, a query included (row 0 is one)."""
+    root, spec = lsvid_dataset
+    prefix = spec["tracklets"][split][row][0]
+    for name in spec["tracklets"][split][row][3]:
+        os.remove(_path(spec, os.path.dirname(prefix), name))
+    with pytest.raises(DatasetLayoutError,
+                       match=rf"list_seq_{split}\.txt' line {row + 1}: no frame starts with '{prefix}' in "
+                             rf"'.*tracklet_{split}/\d{{4}}'; expected its frames there"):
+        LSVID(root=str(root))
 
 
 def test_combineall_adds_each_test_tracklet_once(lsvid_dataset):
@@ -211,8 +230,8 @@ def test_pid_not_an_integer(lsvid_dataset):
 
 
 @pytest.mark.parametrize("rows, message", [
-    ([17], r"entry 1 of 'query' is 17; expected a row of .*list_seq_test\.txt, 1\.\.16"),
-    ([1, 0], r"entry 2 of 'query' is 0; expected a row of .*list_seq_test\.txt, 1\.\.16"),
+    ([16], r"entry 1 of 'query' is 16; expected a row of .*list_seq_test\.txt, 1\.\.15"),
+    ([1, 0], r"entry 2 of 'query' is 0; expected a row of .*list_seq_test\.txt, 1\.\.15"),
     ([3, 3], r"'query' lists row 3 more than once"),
     ([1.5], r"field 'query' holds non-integer values"),
 ])
@@ -253,9 +272,11 @@ def test_unusable_query_field(lsvid_dataset, write, message):
         LSVID(root=str(root))
 
 
-def test_frame_name_without_camera(lsvid_dataset):
+@pytest.mark.parametrize("name", ["0001/00010001_x.jpg", "0001/00010001_notes.png"])
+def test_frame_name_without_camera(lsvid_dataset, name):
+    """An image whose name starts with a tracklet's prefix is one of its frames."""
     root, spec = lsvid_dataset
-    path = _path(spec, "tracklet_train", "0001", "00010001_x.jpg")
+    path = _path(spec, "tracklet_train", name)
     write_frame(path, 1, 0)
     with pytest.raises(DatasetLayoutError,
                        match=rf"'{path}': expected a frame named <tracklet>_<frame>_<camera>_<n>\.jpg"):

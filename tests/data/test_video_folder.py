@@ -25,6 +25,18 @@ def test_reads_splits_in_order(tmp_path):
     assert ds.query[0][0].paths()[-1].endswith("q/003.jpg")
 
 
+def test_frames_of_any_image_suffix_and_nothing_else(tmp_path):
+    folder = tmp_path / "video-folder" / "query" / "5" / "0" / "q"
+    for i, suffix in enumerate([".png", ".JPG", ".jpeg", ".bmp"]):
+        write_frame(str(folder / f"{i:03d}{suffix}"), 5, i)
+    (folder / "004.txt").write_text("not a frame")
+    (folder / "notes.json").write_text("{}")
+    ds = VideoFolder(root=str(tmp_path))
+    span, pid, _ = ds.query[0]
+    assert [p.rsplit("/", 1)[-1] for p in span.paths()] == ["000.png", "001.JPG", "002.jpeg", "003.bmp"]
+    assert pid == 5
+
+
 def test_missing_splits_are_empty(tmp_path):
     tracklet(tmp_path, "gallery", 1, 0, "g", 2)
     ds = VideoFolder(root=str(tmp_path))

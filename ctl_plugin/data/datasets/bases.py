@@ -216,13 +216,13 @@ def index_folders(name, root, folders, suffix, sort_key=None):
     one folder per tracklet.
 
     folders:  folder paths relative to `root`, in the order the list follows.
-    suffix:   frame file suffix, e.g. ".png".
+    suffix:   frame file suffix, lower case, or a tuple of them, e.g. ".png"; matched in any case.
     sort_key: orders a folder's frames given the frame's full path (default: by name).
     Returns `frame_list_spans`' (FrameList, spans), spans[i] for folders[i].
     """
     def frames(folder):
         full = os.path.join(root, folder)
-        names = sorted(e.name for e in os.scandir(full) if e.is_file() and e.name.endswith(suffix))
+        names = sorted(e.name for e in os.scandir(full) if e.is_file() and e.name.lower().endswith(suffix))
         if sort_key is not None:
             names.sort(key=lambda f: sort_key(os.path.join(full, f)))
         return [f"{folder}/{f}" for f in names]
@@ -236,8 +236,8 @@ def index_prefixes(name, root, prefixes, suffix):
 
     prefixes: paths relative to `root`, "<folder>/<name prefix>", in the order the
               list follows; a tracklet's frames are the entries of <folder> whose
-              names start with <name prefix> and end with `suffix`, sorted by name
-              (names sharing a prefix are contiguous in that order).
+              names start with <name prefix> and end with `suffix` (as in `index_folders`),
+              sorted by name (names sharing a prefix are contiguous in that order).
     Each folder is listed once; a missing folder holds no frame.
     Returns `frame_list_spans`' (FrameList, spans), spans[i] for prefixes[i].
     """
@@ -248,7 +248,7 @@ def index_prefixes(name, root, prefixes, suffix):
         if folder not in listings:
             full = os.path.join(root, folder)
             listings[folder] = sorted(
-                n for n in os.listdir(full) if n.endswith(suffix)) if os.path.isdir(full) else []
+                n for n in os.listdir(full) if n.lower().endswith(suffix)) if os.path.isdir(full) else []
         names = listings[folder]
         a = bisect.bisect_left(names, start)
         b = bisect.bisect_left(names, start[:-1] + chr(ord(start[-1]) + 1)) if start else len(names)

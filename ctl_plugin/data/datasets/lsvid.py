@@ -1,9 +1,11 @@
 """LS-VID (Li et al., ICCV 2019), read from its official release.
 
 The release lists each tracklet as a path prefix of its frames and a pid
-(`list_sequence/list_seq_{train,test}.txt`); a tracklet's frames are the `.jpg`
-files of the prefix's folder whose names start with the prefix, in name order.
-Each folder is listed once and no image is opened. The camera of a frame is the
+(`list_sequence/list_seq_{train,test}.txt`); a tracklet's frames are the image files
+(`ctl_plugin.io.IMAGE_SUFFIXES`: .jpg, .jpeg, .png, .bmp, in any case) of the prefix's
+folder whose names start with the prefix, in name order; other files are ignored.
+A list line whose prefix names no frame is an error naming the list and the line, as in
+the published loaders. Each folder is listed once and no image is opened. The camera of a frame is the
 third `_`-separated field of its name (1-15), 0-based after loading.
 
 Protocol: query = the lines of `list_seq_test.txt` named by `query` in
@@ -18,6 +20,8 @@ it), each in list order.
 """
 import os
 import os.path as osp
+
+from ctl_plugin.io import IMAGE_SUFFIXES
 
 from fastreid.data.datasets import DATASET_REGISTRY
 
@@ -42,7 +46,6 @@ LSVID_LAYOUT = """\
                                         of list_seq_test.txt"""
 
 SPLITS = ("train", "test")
-FRAME_SUFFIX = ".jpg"
 
 
 def read_sequence_list(path):
@@ -66,7 +69,7 @@ def read_sequence_list(path):
 
 
 def frame_camera(root, relpath):
-    """The camera (1-based) of the frame `root/relpath`, named `<tracklet>_<frame>_<camera>_<n>.jpg`."""
+    """The camera (1-based) of the frame `root/relpath`, named `<tracklet>_<frame>_<camera>_<n>.<image suffix>`."""
     fields = relpath.rsplit("/", 1)[-1].split("_")
     if len(fields) < 3 or not fields[2].isdigit() or int(fields[2]) < 1:
         raise DatasetLayoutError(
@@ -143,14 +146,19 @@ class LSVID(VideoDataset):
 
     @staticmethod
     def _index(dataset_dir, split, list_path, lines):
-        """The FrameList of one split and the (span or None, pid, 0-based camid) entries
-        of its `read_sequence_list` lines."""
+        """The FrameList of one split and the (span, pid, 0-based camid) entries of its
+        `read_sequence_list` lines."""
         frames, spans = index_prefixes(f"tracklet_{split}", dataset_dir,
-                                       [prefix for _, prefix, _ in lines], FRAME_SUFFIX)
+                                       [prefix for _, prefix, _ in lines], IMAGE_SUFFIXES)
         entries = []
         for (number, prefix, pid), span in zip(lines, spans):
-            camid = None if span is None else tracklet_camera(
-                dataset_dir, frames.relpaths[span.start:span.stop],
-                f"'{list_path}' line {number}: the frames of '{prefix}'") - 1
+            where = f"'{list_path}' line {number}"
+            if span is None:
+                raise DatasetLayoutError(
+                    f"{where}: no frame starts with '{prefix}' in '{osp.join(dataset_dir, osp.dirname(prefix))}'; "
+                    f"expected its frames there as <tracklet>_<frame>_<camera>_<n> with one of "
+                    f"{', '.join(IMAGE_SUFFIXES)}")
+            camid = tracklet_camera(dataset_dir, frames.relpaths[span.start:span.stop],
+                                    f"{where}: the frames of '{prefix}'") - 1
             entries.append((span, pid, camid))
         return frames, entries

@@ -1,13 +1,15 @@
 """`VideoFolder`: any video re-ID data laid out as one folder per tracklet.
 
-Each split folder is optional; a missing one is an empty split. Frames are
-ordered by file name. Empty tracklet folders are skipped and counted, as every
-dataset does; non-integer pid/camid folder names and files where folders belong
-are errors naming the path.
+Each split folder is optional; a missing one is an empty split. Frames are the
+image files (`ctl_plugin.io.IMAGE_SUFFIXES`) of a tracklet folder, ordered by name.
+Empty tracklet folders are skipped and counted, as every dataset does; non-integer
+pid/camid folder names and files where folders belong are errors naming the path.
 """
 import os
 import os.path as osp
 import re
+
+from ctl_plugin.io import IMAGE_SUFFIXES
 
 from fastreid.data.datasets import DATASET_REGISTRY
 
@@ -15,11 +17,10 @@ from .bases import DatasetLayoutError, VideoDataset, index_folders, make_items, 
 
 VIDEO_FOLDER_LAYOUT = """\
 <root>/video-folder/
-    train/<pid>/<camid>/<tracklet>/*.jpg      (each split folder optional)
-    query/<pid>/<camid>/<tracklet>/*.jpg
+    train/<pid>/<camid>/<tracklet>/*.jpg      (each split folder optional; frames
+    query/<pid>/<camid>/<tracklet>/*.jpg       .jpg, .jpeg, .png or .bmp)
     gallery/<pid>/<camid>/<tracklet>/*.jpg"""
 SUBSETS = ("train", "query", "gallery")
-FRAME_SUFFIX = ".jpg"
 
 
 def folders_only(path, what):
@@ -73,5 +74,5 @@ class VideoFolder(VideoDataset):
                 for t in folders_only(osp.join(folder, p, c), "<tracklet>"):
                     tracklets.append(f"{p}/{c}/{t}")
                     labels.append((pid, camid))
-        frames, spans = index_folders(name, folder, tracklets, FRAME_SUFFIX)
+        frames, spans = index_folders(name, folder, tracklets, IMAGE_SUFFIXES)
         return frames, [(span, pid, camid) for span, (pid, camid) in zip(spans, labels)]
