@@ -81,6 +81,9 @@ def check_train_set(cfg, num_tracklets, num_identities, world_size=1):
     batch, names = cfg.SOLVER.IMS_PER_BATCH, ", ".join(cfg.DATASETS.NAMES)
     if batch % world_size:
         raise ConfigError(f"SOLVER.IMS_PER_BATCH {batch} is not divisible by the {world_size} processes")
+    if not num_tracklets:
+        raise ConfigError(f"{names} has no training tracklet with frames (DATASETS.NAMES): see the dataset's "
+                          f"table in the log for the empty ones it skipped")
     if num_tracklets < batch:
         raise ConfigError(f"SOLVER.IMS_PER_BATCH is {batch} but {names} has {num_tracklets} training tracklets: "
                           f"an epoch would have no iteration; lower SOLVER.IMS_PER_BATCH to at most {num_tracklets}")

@@ -60,6 +60,14 @@ def test_empty_tracklet_skipped(duke_video_dataset):
     assert len(ds.gallery) == 5
 
 
+def test_an_empty_query_tracklet_is_an_error_naming_it(duke_video_dataset):
+    root, spec = duke_video_dataset
+    os.makedirs(os.path.join(spec["dataset_dir"], "query", "0002", "0099"))
+    with pytest.raises(DatasetLayoutError,
+                       match=r"query tracklet '.*query/0002/0099' has no frame; a query cannot be dropped"):
+        DukeMTMCVidReID(root=str(root))
+
+
 def test_bad_frame_name(duke_video_dataset):
     root, spec = duke_video_dataset
     path = os.path.join(spec["dataset_dir"], "query", "0002", "0001", "frame.jpg")

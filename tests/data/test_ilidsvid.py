@@ -75,6 +75,26 @@ def test_empty_sequence_skipped_and_counted(ilidsvid_dataset):
     assert len(ds.gallery) == 3 and len(ds.query) == 4
 
 
+def test_an_empty_query_sequence_is_an_error_naming_it(ilidsvid_dataset):
+    root, spec = ilidsvid_dataset
+    person = spec["persons"][spec["ls_set"][0].astype(int)[0] - 1]  # a test person; cam1 is the query
+    for f in spec["frames"]["cam1", person]:
+        os.remove(_seq(spec, "cam1", person, f))
+    with pytest.raises(DatasetLayoutError,
+                       match=rf"query tracklet '.*sequences/cam1/{person}' has no frame; a query cannot be dropped"):
+        iLIDSVID(root=str(root))
+
+
+def test_frames_of_another_suffix_are_an_error_naming_the_folder(ilidsvid_dataset):
+    root, spec = ilidsvid_dataset
+    person = spec["persons"][0]
+    for f in spec["frames"]["cam2", person]:
+        os.rename(_seq(spec, "cam2", person, f), _seq(spec, "cam2", person, f[:-4] + ".jpg"))
+    with pytest.raises(DatasetLayoutError,
+                       match=rf"sequences/cam2/{person}' holds \d+ files but no frame: expected .png files"):
+        iLIDSVID(root=str(root))
+
+
 def test_split_id_out_of_range(ilidsvid_dataset):
     root, spec = ilidsvid_dataset
     with pytest.raises(DatasetLayoutError, match=r"split_id \(VIDEO.SPLIT\) is 10.*'ls_set' holds 10 splits"):

@@ -60,6 +60,16 @@ def test_empty_sequence_skipped(prid2011_dataset):
     assert len(ds.train) == 7
 
 
+def test_an_empty_query_sequence_is_an_error_naming_it(prid2011_dataset):
+    root, spec = prid2011_dataset
+    person = sorted(spec["splits"][0]["test"])[0]
+    for f in spec["frames"]["cam_a", person]:
+        os.remove(_shot(spec, "cam_a", person, f))
+    with pytest.raises(DatasetLayoutError,
+                       match=rf"query tracklet '.*multi_shot/cam_a/{person}' has no frame; a query cannot be dropped"):
+        PRID2011(root=str(root))
+
+
 def test_split_id_out_of_range(prid2011_dataset):
     root, _ = prid2011_dataset
     with pytest.raises(DatasetLayoutError,

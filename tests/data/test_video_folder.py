@@ -78,6 +78,36 @@ def test_empty_tracklet_folders_are_skipped_and_counted(tmp_path):
     assert ds.num_skipped == {"train": 1, "query": 0, "gallery": 1}
 
 
+def test_an_empty_query_tracklet_is_an_error_naming_it(tmp_path):
+    tracklet(tmp_path, "query", 1, 0, "q", 2)
+    tracklet(tmp_path, "gallery", 1, 1, "g", 2)
+    empty = tmp_path / "video-folder" / "query" / "2" / "0" / "void"
+    empty.mkdir(parents=True)
+    with pytest.raises(DatasetLayoutError, match=rf"query tracklet '{empty}' has no frame"):
+        VideoFolder(root=str(tmp_path))
+
+
+def test_a_tracklet_of_files_that_are_not_frames_is_an_error_naming_it(tmp_path):
+    tracklet(tmp_path, "gallery", 1, 1, "g", 2)
+    folder = tmp_path / "video-folder" / "gallery" / "1" / "1" / "h"
+    folder.mkdir()
+    (folder / "0001.tif").write_bytes(b"")
+    with pytest.raises(DatasetLayoutError, match=rf"'{folder}' holds 1 files but no frame: expected "
+                                                 rf"\('.jpg', '.jpeg', '.png', '.bmp'\) files, found e.g. '0001.tif'"):
+        VideoFolder(root=str(tmp_path))
+
+
+def test_no_training_tracklet_is_refused_naming_the_dataset(tmp_path, monkeypatch):
+    from ctl_plugin.config import ConfigError, build_cfg
+    from ctl_plugin.data.build import build_video_train_loader
+
+    (tmp_path / "video-folder" / "train" / "1" / "2" / "empty").mkdir(parents=True)
+    monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path))
+    cfg = build_cfg(None, ["DATASETS.NAMES", "('VideoFolder',)"])
+    with pytest.raises(ConfigError, match=r"VideoFolder has no training tracklet with frames \(DATASETS.NAMES\)"):
+        build_video_train_loader(cfg)
+
+
 @pytest.mark.parametrize("case, message", [
     ("no query", r"VideoFolder has 0 query and 1 gallery tracklets with frames"),
     ("no match", r"none of its 1 query tracklets has a gallery tracklet of its identity from another camera"),
@@ -87,10 +117,9 @@ def test_a_test_split_that_cannot_be_evaluated_is_refused_before_inference(tmp_p
     from ctl_plugin.engine import VideoTrainer
 
     tracklet(tmp_path, "gallery", 1, 0, "g", 2)
-    if case == "no query":
-        (tmp_path / "video-folder" / "query" / "1" / "1" / "q").mkdir(parents=True)  # empty: skipped
-    else:
+    if case == "no match":
         tracklet(tmp_path, "query", 1, 0, "q", 2)  # same camera as its only gallery tracklet: junk
+    # "no query": no query folder, an empty split
     monkeypatch.setenv("FASTREID_DATASETS", str(tmp_path))
     cfg = build_cfg(None, ["DATASETS.TESTS", "('VideoFolder',)"])
     with pytest.raises(ValueError, match=message):

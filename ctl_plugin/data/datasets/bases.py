@@ -218,11 +218,18 @@ def index_folders(name, root, folders, suffix, sort_key=None):
     folders:  folder paths relative to `root`, in the order the list follows.
     suffix:   frame file suffix, lower case, or a tuple of them, e.g. ".png"; matched in any case.
     sort_key: orders a folder's frames given the frame's full path (default: by name).
+    A folder without any file is an empty tracklet (span None); one whose files have
+    none of the suffixes is an error naming it.
     Returns `frame_list_spans`' (FrameList, spans), spans[i] for folders[i].
     """
     def frames(folder):
         full = os.path.join(root, folder)
-        names = sorted(e.name for e in os.scandir(full) if e.is_file() and e.name.lower().endswith(suffix))
+        files = sorted(e.name for e in os.scandir(full) if e.is_file())
+        names = [n for n in files if n.lower().endswith(suffix)]
+        if files and not names:
+            raise DatasetLayoutError(
+                f"'{full}' holds {len(files)} files but no frame: expected {suffix} files, "
+                f"found e.g. {files[0]!r}")
         if sort_key is not None:
             names.sort(key=lambda f: sort_key(os.path.join(full, f)))
         return [f"{folder}/{f}" for f in names]
@@ -262,15 +269,20 @@ def subfolders(path):
     return sorted(e.name for e in os.scandir(path) if e.is_dir())
 
 
-def make_items(entries, prefix=None):
+def make_items(entries, prefix=None, query_paths=None):
     """Dataset items from `(FrameSpan or None, pid, camid)` entries.
 
     Entries without a span (empty tracklets) are dropped and counted. With
     `prefix` (training subsets), pid and camid become "<prefix>_<value>" strings.
+    With `query_paths` (the query subset; query_paths[i] names entries[i]), an empty
+    entry is an error naming its path instead: dropping a query changes the protocol.
     Returns (items, number dropped).
     """
     items, skipped = [], 0
-    for span, pid, camid in entries:
+    for i, (span, pid, camid) in enumerate(entries):
+        if span is None and query_paths is not None:
+            raise DatasetLayoutError(f"query tracklet '{query_paths[i]}' has no frame; a query cannot be "
+                                     f"dropped without changing the protocol")
         if span is None:
             skipped += 1
         elif prefix is None:

@@ -46,16 +46,17 @@ class DukeMTMCVidReID(VideoDataset):
                       DUKE_VIDEO_LAYOUT)
         frame_lists, items, skipped = {}, {}, {}
         for subset in SUBSETS:
-            frames, entries = self._index(osp.join(data_dir, subset), subset)
+            frames, entries, paths = self._index(osp.join(data_dir, subset), subset)
             frame_lists[subset] = frames
             prefix = self.dataset_name if subset == "train" else None
-            items[subset], skipped[subset] = make_items(entries, prefix)
+            items[subset], skipped[subset] = make_items(entries, prefix,
+                                                        query_paths=paths if subset == "query" else None)
         super().__init__(items["train"], items["query"], items["gallery"], frame_lists=frame_lists,
                          num_skipped=skipped, **kwargs)
 
     @staticmethod
     def _index(folder, name):
-        """The FrameList of one subset folder and its (span, pid, camid) entries."""
+        """The FrameList of one subset folder, its (span, pid, camid) entries and their folders."""
         pids = subfolders(folder)
         bad = [p for p in pids if not p.isdigit()]
         if bad:
@@ -76,4 +77,4 @@ class DukeMTMCVidReID(VideoDataset):
                         f"expected one camera and pid {pid}")
                 camid = found[0][1] - 1
             entries.append((span, pid, camid))
-        return frames, entries
+        return frames, entries, [osp.join(folder, t) for t in tracklets]

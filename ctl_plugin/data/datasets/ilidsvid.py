@@ -62,7 +62,8 @@ class iLIDSVID(VideoDataset):
             return [(span[f"{c}/{p}"], pid[p], CAMERAS.index(c)) for p in subset_persons for c in cams]
 
         train_items, skip_train = make_items(entries(train, CAMERAS), self.dataset_name)
-        query, skip_query = make_items(entries(test, CAMERAS[:1]))
+        query, skip_query = make_items(entries(test, CAMERAS[:1]),
+                                       query_paths=[osp.join(seq, CAMERAS[0], p) for p in test])
         gallery, skip_gallery = make_items(entries(test, CAMERAS[1:]))
         super().__init__(train_items, query, gallery, frame_lists={frames.name: frames},
                          num_skipped={"train": skip_train, "query": skip_query,

@@ -82,7 +82,8 @@ class PRID2011(VideoDataset):
 
         split = splits[split_id]
         train, skip_train = make_items(entries(split["train"], CAMERAS), self.dataset_name)
-        query, skip_query = make_items(entries(split["test"], CAMERAS[:1]))
+        query, skip_query = make_items(entries(split["test"], CAMERAS[:1]),
+                                       query_paths=[osp.join(shot, CAMERAS[0], p) for p in sorted(split["test"])])
         gallery, skip_gallery = make_items(entries(split["test"], CAMERAS[1:]))
         super().__init__(train, query, gallery, frame_lists={frames.name: frames},
                          num_skipped={"train": skip_train, "query": skip_query,

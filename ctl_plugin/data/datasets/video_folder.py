@@ -56,16 +56,17 @@ class VideoFolder(VideoDataset):
         frame_lists, items, skipped = {}, {}, {}
         for subset in SUBSETS:
             folder = osp.join(self.dataset_dir, subset)
-            frames, entries = self._index(folder, subset) if osp.isdir(folder) else (None, [])
+            frames, entries, paths = self._index(folder, subset) if osp.isdir(folder) else (None, [], [])
             if frames is not None:
                 frame_lists[subset] = frames
-            items[subset], skipped[subset] = make_items(entries, self.dataset_name if subset == "train" else None)
+            items[subset], skipped[subset] = make_items(entries, self.dataset_name if subset == "train" else None,
+                                                        query_paths=paths if subset == "query" else None)
         super().__init__(items["train"], items["query"], items["gallery"], frame_lists=frame_lists,
                          num_skipped=skipped, **kwargs)
 
     @staticmethod
     def _index(folder, name):
-        """The FrameList of one split folder and its (span, pid, camid) entries."""
+        """The FrameList of one split folder, its (span, pid, camid) entries and their folders."""
         tracklets, labels = [], []
         for p in folders_only(folder, "<pid>"):
             pid = integer_name(osp.join(folder, p), "<pid>")
@@ -75,4 +76,5 @@ class VideoFolder(VideoDataset):
                     tracklets.append(f"{p}/{c}/{t}")
                     labels.append((pid, camid))
         frames, spans = index_folders(name, folder, tracklets, IMAGE_SUFFIXES)
-        return frames, [(span, pid, camid) for span, (pid, camid) in zip(spans, labels)]
+        return (frames, [(span, pid, camid) for span, (pid, camid) in zip(spans, labels)],
+                [osp.join(folder, t) for t in tracklets])
