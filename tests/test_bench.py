@@ -44,3 +44,20 @@ def test_op_split_gives_ctls_excess_and_its_flops():
     assert float(split["CTL-cache"][2]) > float(split["VideoBaseline"][2]) > 0
     assert abs(float(excess[4]) - (float(split["CTL-cache"][2]) - float(split["VideoBaseline"][2]))) < 0.15
     assert float(excess[3]) > 0 and float(excess[6]) > 0
+
+
+def test_test_throughput_times_every_stage():
+    out = run("test_throughput.py", "--models", "VideoBaseline", "CTL", "--test-ids", "2",
+              "--rounds", "1", "--threads", "1", "--workers", "0")
+    assert "20 test tracklets, 271 frames" in out
+
+    def numbers(model, stage):  # s (min), s (median), frames/s, x forward (min), x forward (median)
+        line = next(x for x in out.splitlines() if x.split()[:1] == [model] and f" {stage}  " in x)
+        return [float(v) for v in line.split()[-5:]]
+
+    for model in ("VideoBaseline", "CTL"):
+        for stage in ("eval path", "loader", "forward", "forward, one chunk"):
+            seconds, median, rate, x_min, x_median = numbers(model, stage)
+            assert seconds == median > 0 and abs(rate * seconds - 271) <= 0.0005 * rate + 1  # s to 3 decimals
+        assert numbers(model, "forward")[-2:] == [1.0, 1.0]  # the forward is its own reference
+    assert "eval path against VideoBaseline's (min): VideoBaseline 1.00 x, CTL" in out
