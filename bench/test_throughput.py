@@ -18,7 +18,8 @@ shape on first use), interleaved over --rounds rounds (the stages' order rotatin
 
 Frames/s count the tracklets' frames (each once, whatever the clips' padding); "x forward"
 is the forward's time over the stage's, so the eval path reaches 1.0 when nothing outside
-the network costs time.
+the network costs time. The forward's FLOPs (torch's counter, every batch once) give each
+model's FLOP ratio to VideoBaseline beside its eval path's time ratio.
 
     python bench/test_throughput.py                               # VideoBaseline and CTL
     python bench/test_throughput.py --models VideoBaseline CTL GRL STMN --test-ids 16
@@ -37,6 +38,7 @@ from ctl_plugin.engine import VideoTrainer
 
 import torch
 from tabulate import tabulate
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, "configs", "Demo")
@@ -95,6 +97,10 @@ class Subject:
         self.batches = list(loader)
         self.frames = sum(len(span) for span, _, _ in loader.dataset.img_items)
         self.clips = sum(int(b["num_clips"].sum()) for b in self.batches)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            self.stage("forward")()
+        self.gflop = counter.get_total_flops() / 1e9
 
     def stage(self, stage):
         if stage == "eval path":
@@ -138,15 +144,15 @@ def main(argv=None):
                          statistics.median(times[s.name, "forward"]) / statistics.median(t)])
     base = next((s for s in subjects if s.name == "VideoBaseline"), None)
     print(f"threads {args.threads}, CPU cores {os.cpu_count()}, {summary.num_test_tracklets} test tracklets, "
-          f"{subjects[0].frames} frames ({', '.join(f'{s.name} {s.clips} clips' for s in subjects)}), "
-          f"{args.rounds} interleaved rounds")
+          f"{subjects[0].frames} frames, {args.rounds} interleaved rounds; forward: "
+          + ", ".join(f"{s.name} {s.clips} clips {s.gflop:.1f} GFLOP" for s in subjects))
     print(tabulate(rows, headers=["model", "stage", "s (min)", "s (median)", "frames/s (min)",
                                   "x forward (min)", "x forward (median)"],
                    floatfmt=("", "", ".3f", ".3f", ".1f", ".2f", ".2f")))
     if base is not None:
         print("eval path against VideoBaseline's (min): " + ", ".join(
-            f"{s.name} {min(times[s.name, 'eval path']) / min(times[base.name, 'eval path']):.2f} x"
-            for s in subjects))
+            f"{s.name} {min(times[s.name, 'eval path']) / min(times[base.name, 'eval path']):.2f} x "
+            f"(FLOPs {s.gflop / base.gflop:.2f} x)" for s in subjects))
 
 
 if __name__ == "__main__":

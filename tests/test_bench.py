@@ -1,5 +1,6 @@
 """The benchmarks of the graph head run end to end at tiny shapes (they measure nothing here)."""
 import os
+import re
 import subprocess
 import sys
 
@@ -49,7 +50,7 @@ def test_op_split_gives_ctls_excess_and_its_flops():
 def test_test_throughput_times_every_stage():
     out = run("test_throughput.py", "--models", "VideoBaseline", "CTL", "--test-ids", "2",
               "--rounds", "1", "--threads", "1", "--workers", "0")
-    assert "20 test tracklets, 271 frames" in out
+    assert "20 test tracklets, 271 frames, 1 interleaved rounds; forward: VideoBaseline 52 clips" in out
 
     def numbers(model, stage):  # s (min), s (median), frames/s, x forward (min), x forward (median)
         line = next(x for x in out.splitlines() if x.split()[:1] == [model] and f" {stage}  " in x)
@@ -60,4 +61,6 @@ def test_test_throughput_times_every_stage():
             seconds, median, rate, x_min, x_median = numbers(model, stage)
             assert seconds == median > 0 and abs(rate * seconds - 271) <= 0.0005 * rate + 1  # s to 3 decimals
         assert numbers(model, "forward")[-2:] == [1.0, 1.0]  # the forward is its own reference
-    assert "eval path against VideoBaseline's (min): VideoBaseline 1.00 x, CTL" in out
+    assert "eval path against VideoBaseline's (min): VideoBaseline 1.00 x (FLOPs 1.00 x), CTL" in out
+    gflop = dict(re.findall(r"(\w+) 52 clips ([\d.]+) GFLOP", out))
+    assert 0 < float(gflop["VideoBaseline"]) < float(gflop["CTL"])
