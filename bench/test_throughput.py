@@ -15,6 +15,9 @@ shape on first use), interleaved over --rounds rounds (the stages' order rotatin
     forward        the model alone on the loader's batches, kept in memory
     forward, one chunk   the same with VIDEO.TEST.MAX_CLIPS_PER_BATCH 0 (every clip of a
                    batch in one forward): what bounding test memory costs
+    onnxruntime    the model exported by `ctl_plugin.deploy` (tools/deploy/export_onnx.py), in
+                   onnxruntime on the CPU with --threads threads, on the same batches' clips
+                   (skipped with --no-onnx)
 
 Frames/s count the tracklets' frames (each once, whatever the clips' padding); "x forward"
 is the forward's time over the stage's, so the eval path reaches 1.0 when nothing outside
@@ -34,6 +37,7 @@ import time
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.data.synthetic import generate_synthetic_mars
+from ctl_plugin.deploy import INPUT_NAMES, OnnxEncoder, export_onnx
 from ctl_plugin.engine import VideoTrainer
 
 import torch
@@ -48,7 +52,7 @@ CONFIGS = {
     "GRL": os.path.join(ROOT, "projects", "GRL", "configs", "Base-GRL.yml"),
     "STMN": os.path.join(ROOT, "projects", "STMN", "configs", "Base-STMN.yml"),
 }
-STAGES = ("eval path", "loader", "forward", "forward, one chunk")
+STAGES = ("eval path", "loader", "forward", "forward, one chunk", "onnxruntime")
 
 
 def parse_args(argv=None):
@@ -59,6 +63,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--workers", type=int, default=None, help="VIDEO.TEST.NUM_WORKERS (default: the config's)")
     p.add_argument("--resnet-depth", default="18x", choices=["18x", "50x"], help="GRL's and STMN's backbone")
+    p.add_argument("--no-onnx", dest="onnx", action="store_false", help="skip the onnxruntime stage")
     return p.parse_args(argv)
 
 
@@ -86,7 +91,7 @@ def timed(fn):
 class Subject:
     """One model and the callables that time its stages."""
 
-    def __init__(self, name, args):
+    def __init__(self, name, args, folder):
         self.name, self.cfg = name, model_cfg(name, args)
         self.model = VideoTrainer.build_model(self.cfg).eval()
         one_chunk = self.cfg.clone()
@@ -101,12 +106,21 @@ class Subject:
         with counter:
             self.stage("forward")()
         self.gflop = counter.get_total_flops() / 1e9
+        self.stages = STAGES if args.onnx else STAGES[:-1]
+        if args.onnx:
+            path = os.path.join(folder, f"{name}.onnx")
+            export_onnx(self.cfg, self.model, path)
+            self.onnx = OnnxEncoder(path, threads=args.threads)
 
     def stage(self, stage):
         if stage == "eval path":
             return lambda: VideoTrainer.test(self.cfg, self.model)
         if stage == "loader":
             return lambda: sum(1 for _ in build_video_test_loader(self.cfg, "SyntheticMARS")[0])
+        if stage == "onnxruntime":
+            keys = {"clips": "images", "keypoints": "keypoints"}
+            return lambda: [self.onnx(*(b[keys[n]] for n in INPUT_NAMES[:len(self.onnx.input_names)]))
+                            for b in self.batches]
         model = self.model if stage == "forward" else self.one_chunk
 
         def forward():
@@ -124,21 +138,21 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as root:
         summary = generate_synthetic_mars(root, num_train_ids=2, num_test_ids=args.test_ids)
         os.environ["FASTREID_DATASETS"] = root
-        subjects = [Subject(name, args) for name in args.models]
-        times = {(s.name, st): [] for s in subjects for st in STAGES}
+        subjects = [Subject(name, args, root) for name in args.models]
+        times = {(s.name, st): [] for s in subjects for st in s.stages}
         for s in subjects:
-            for stage in STAGES:
+            for stage in s.stages:
                 s.stage(stage)()
         for r in range(args.rounds):
             for s in subjects:
-                for k in range(len(STAGES)):
-                    stage = STAGES[(k + r) % len(STAGES)]
+                for k in range(len(s.stages)):
+                    stage = s.stages[(k + r) % len(s.stages)]
                     times[s.name, stage].append(timed(s.stage(stage)))
             print(f"round {r + 1}/{args.rounds} done", flush=True)
     rows = []
     for s in subjects:
         forward = min(times[s.name, "forward"])
-        for stage in STAGES:
+        for stage in s.stages:
             t = times[s.name, stage]
             rows.append([s.name, stage, min(t), statistics.median(t), s.frames / min(t), forward / min(t),
                          statistics.median(times[s.name, "forward"]) / statistics.median(t)])

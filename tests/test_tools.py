@@ -11,7 +11,7 @@ import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = sorted(glob.glob(os.path.join(ROOT, "tools", "*.py")))
+TOOLS = sorted(glob.glob(os.path.join(ROOT, "tools", "*.py")) + glob.glob(os.path.join(ROOT, "tools", "*", "*.py")))
 GRL = os.path.join(ROOT, "projects", "GRL", "configs", "GRL_MARS.yml")
 STMN = os.path.join(ROOT, "projects", "STMN", "configs", "STMN_MARS.yml")
 TINY = ["MODEL.DEVICE", "cpu", "MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", "512",
@@ -29,7 +29,7 @@ def load_tool(path):
 
 def test_every_tool_is_tested_here():
     assert {os.path.basename(p) for p in TOOLS} == {
-        "ctl_diagnostics.py", "ctl_study.py", "demo.py", "extract_keypoints.py", "make_synthetic.py",
+        "ctl_diagnostics.py", "ctl_study.py", "demo.py", "export_onnx.py", "extract_keypoints.py", "make_synthetic.py",
         "model_stats.py", "query.py", "run_splits.py", "track_video.py", "visualize.py"}
 
 
