@@ -401,7 +401,7 @@ def main(argv=None):
         params = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if args.device.startswith("cuda"):
-            work, peak = cuda_peak_mib(model, batches[name], args)
+            work, peak = cuda_peak_mib(model, batches[key], args)
         elif args.no_memory:
             work, peak = float("nan"), float("nan")
         else:
