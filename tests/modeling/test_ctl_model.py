@@ -10,7 +10,7 @@ from fastreid.modeling.meta_arch import build_model
 from fastreid.utils.events import EventStorage
 
 H, W, T = 64, 32, 4
-OSNET = dict(NAME="build_osnet_backbone", DEPTH="x0_25")
+OSNET = dict(NAME="build_osnet_backbone", DEPTH="x0_25", FEAT_DIM=128)
 
 
 def tiny_cfg(**backbone):
@@ -20,6 +20,7 @@ def tiny_cfg(**backbone):
     cfg.MODEL.BACKBONE.NAME = "build_ctl_resnet_backbone"
     cfg.MODEL.BACKBONE.DEPTH = "18x"
     cfg.MODEL.BACKBONE.PRETRAIN = False
+    cfg.MODEL.BACKBONE.FEAT_DIM = 512
     for k, v in backbone.items():
         setattr(cfg.MODEL.BACKBONE, k, v)
     cfg.MODEL.HEADS.NUM_CLASSES = 3
@@ -270,3 +271,18 @@ def test_ctl_with_online_mmpose_keypoints():
     with torch.no_grad():
         feats = model({"images": inputs["images"][:3], "num_clips": torch.tensor([1, 2])})
     assert feats.shape[0] == 2 and torch.isfinite(feats).all()
+
+
+@pytest.mark.parametrize("arch", ["VideoBaseline", "CTL", "GRL", "STMN"])
+def test_one_rule_for_the_backbone_width(arch):
+    """Every video model checks MODEL.BACKBONE.FEAT_DIM against its backbone's measured width."""
+    cfg = tiny_cfg(NAME="build_resnet_backbone", FEAT_DIM=2048)
+    cfg.MODEL.META_ARCHITECTURE = arch
+    cfg.VIDEO.TEST.SEQ_LEN = cfg.VIDEO.TRAIN.SEQ_LEN  # STMN's temporal memory
+    if arch == "GRL":
+        cfg.MODEL.HEADS.NAME = "GRLHead"
+    with pytest.raises(ConfigError, match=r"MODEL.BACKBONE.FEAT_DIM is 2048, but build_resnet_backbone \(DEPTH 18x\) "
+                                          r"gives feature maps of 512 channels: set MODEL.BACKBONE.FEAT_DIM 512"):
+        build_model(cfg)
+    cfg.MODEL.BACKBONE.FEAT_DIM = 512
+    assert build_model(cfg).backbone is not None

@@ -13,20 +13,6 @@ from ..losses.diversity import diversity_loss
 from .video_baseline import VideoBaseline
 
 
-def feature_channels(backbone, image_size):
-    """Channel width of the backbone's feature map, from one dry forward in eval mode."""
-    was_training = backbone.training
-    backbone.eval()
-    with torch.no_grad():
-        probe = next(backbone.parameters())
-        out = backbone(probe.new_zeros(1, 3, *image_size))
-    backbone.train(was_training)
-    if out.dim() != 4:
-        raise ConfigError(f"MODEL.BACKBONE.NAME: CTL needs a backbone returning feature maps "
-                         f"[B, C, h, w], got shape {tuple(out.shape)}")
-    return out.shape[1]
-
-
 @META_ARCH_REGISTRY.register()
 class CTL(VideoBaseline):
     """Backbone per frame -> key-point heat-maps -> CTLGraph (Eq. 1-7) -> FusionBlock
@@ -48,12 +34,9 @@ class CTL(VideoBaseline):
 
     @classmethod
     def from_config(cls, cfg):
-        base = super().from_config(cfg)
-        channels = feature_channels(base["backbone"], cfg.INPUT.SIZE_TRAIN)
-        head_cfg = cfg.clone()
-        head_cfg.defrost()
-        head_cfg.MODEL.BACKBONE.FEAT_DIM = channels
-        base["heads"] = torch.nn.ModuleDict({b: build_heads(head_cfg) for b in BRANCHES})
+        base = super().from_config(cfg)  # MODEL.BACKBONE.FEAT_DIM checked against the backbone
+        channels = cfg.MODEL.BACKBONE.FEAT_DIM
+        base["heads"] = torch.nn.ModuleDict({b: build_heads(cfg) for b in BRANCHES})
         c = cfg.CTL
         graph = CTLGraph(
             channels, scales=c.CROSS_SCALE.SCALES, gcl_mode=c.GCL.MODE, num_layers=c.GCL.NUM_LAYERS,

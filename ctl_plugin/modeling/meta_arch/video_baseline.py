@@ -24,6 +24,31 @@ from ...config import ConfigError
 from ..backbones import PACKAGED_PRETRAIN
 
 
+def backbone_width(backbone, image_size):
+    """Channels of the backbone's feature maps [B, C, h, w], from one dry forward in eval mode
+    (what detectron2's `output_shape()` declares; fast-reid's backbones declare nothing)."""
+    was_training = backbone.training
+    backbone.eval()
+    with torch.no_grad():
+        probe = next(backbone.parameters())
+        out = backbone(probe.new_zeros(1, 3, *image_size))
+    backbone.train(was_training)
+    if out.dim() != 4:
+        raise ConfigError(f"MODEL.BACKBONE.NAME: a video model needs a backbone returning feature maps "
+                          f"[B, C, h, w], got shape {tuple(out.shape)}")
+    return out.shape[1]
+
+
+def check_feat_dim(cfg, backbone):
+    """The rule of every video model: MODEL.BACKBONE.FEAT_DIM, which fast-reid's heads and the
+    models' own layers are built for, is the measured width of the backbone's feature maps."""
+    width = backbone_width(backbone, cfg.INPUT.SIZE_TRAIN)
+    b = cfg.MODEL.BACKBONE
+    if width != b.FEAT_DIM:
+        raise ConfigError(f"MODEL.BACKBONE.FEAT_DIM is {b.FEAT_DIM}, but {b.NAME} (DEPTH {b.DEPTH}) gives feature "
+                          f"maps of {width} channels: set MODEL.BACKBONE.FEAT_DIM {width}")
+
+
 def check_pretrained_weights(cfg):
     """fast-reid downloads ImageNet weights when PRETRAIN_PATH is empty; here nothing can be
     downloaded, so a missing file is an error that says what to do. Backbones of
@@ -77,7 +102,9 @@ class VideoBaseline(Baseline):
     @classmethod
     def from_config(cls, cfg):
         check_pretrained_weights(cfg)
-        return dict(super().from_config(cfg), max_test_clips=cfg.VIDEO.TEST.MAX_CLIPS_PER_BATCH)
+        base = super().from_config(cfg)
+        check_feat_dim(cfg, base["backbone"])
+        return dict(base, max_test_clips=cfg.VIDEO.TEST.MAX_CLIPS_PER_BATCH)
 
     def preprocess_image(self, batched_inputs):
         """Normalise out of place (fast-reid's Baseline does it in place), any leading dims."""

@@ -1,5 +1,4 @@
 """`STMN`: Spatial and Temporal Memory Networks (Eom et al., ICCV 2021) as a fast-reid meta-architecture."""
-from ctl_plugin.config import ConfigError
 from ctl_plugin.modeling.meta_arch import VideoBaseline
 
 import torch
@@ -46,12 +45,9 @@ class STMN(VideoBaseline):
         if cfg.MODEL.HEADS.POOL_LAYER not in POOLS_KEEPING_1X1:
             raise ValueError(f"STMN pools features itself: MODEL.HEADS.POOL_LAYER must be one of "
                              f"{POOLS_KEEPING_1X1}, got {cfg.MODEL.HEADS.POOL_LAYER!r}")
-        kwargs = super().from_config(cfg)
+        kwargs = super().from_config(cfg)  # MODEL.BACKBONE.FEAT_DIM checked against the backbone
         backbone = BranchedBackbone(kwargs["backbone"], cfg.STMN.STEM_RELU)
         feat_dim = cfg.MODEL.BACKBONE.FEAT_DIM
-        if backbone.out_channels != feat_dim:
-            raise ConfigError(f"MODEL.BACKBONE.FEAT_DIM = {feat_dim} but {cfg.MODEL.BACKBONE.NAME} of depth "
-                             f"{cfg.MODEL.BACKBONE.DEPTH} outputs {backbone.out_channels} channels")
         smem, tmem = cfg.STMN.SPATIAL_MEMORY, cfg.STMN.TEMPORAL_MEMORY
         kwargs.update(
             backbone=backbone,

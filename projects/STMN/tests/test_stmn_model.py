@@ -134,6 +134,7 @@ def test_imagenet_mobilenetv2_is_branched_at_its_last_stage():
     cfg.STMN.STEM_RELU = True
     cfg.MODEL.BACKBONE.NAME = "build_osnet_backbone"
     cfg.MODEL.BACKBONE.DEPTH = "x0_25"
+    cfg.MODEL.BACKBONE.FEAT_DIM = 128
     cfg.MODEL.BACKBONE.PRETRAIN = False
     with pytest.raises(TypeError, match="STMN needs a fast-reid ResNet .* or the plugin's MobileNetV2"):
         build_model(cfg)
@@ -171,7 +172,7 @@ def test_addressing_weights_for_visualisation(model):
 @pytest.mark.parametrize("key, value, message", [
     ("VIDEO.TEST.SEQ_LEN", 8, "VIDEO.TEST.SEQ_LEN must equal"),
     ("MODEL.HEADS.POOL_LAYER", "GeneralizedMeanPooling", "MODEL.HEADS.POOL_LAYER"),
-    ("MODEL.BACKBONE.FEAT_DIM", 2048, "MODEL.BACKBONE.FEAT_DIM = 2048"),
+    ("MODEL.BACKBONE.FEAT_DIM", 2048, "MODEL.BACKBONE.FEAT_DIM is 2048, but .* gives feature maps of 512 channels"),
 ])
 def test_bad_config_is_named(key, value, message):
     with pytest.raises(ValueError, match=message):
