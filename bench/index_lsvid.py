@@ -51,8 +51,8 @@ def touch_frames(dataset_dir, tracklets):
             os.close(os.open(os.path.join(folder, name), flags))
 
 
-def main():
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as root:
         d = os.path.join(root, "LS-VID")

@@ -76,8 +76,8 @@ def test_records(rng, train_pids):
     return records, query
 
 
-def main():
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as root:
         t0 = time.perf_counter()

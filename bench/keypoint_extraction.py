@@ -22,11 +22,11 @@ import torch
 BOXES = ((20, 380, 260, 910), (200, 370, 370, 890), (640, 390, 810, 880))  # x0, y0, x1, y1
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--estimator", choices=("mmpose", "mediapipe"), required=True)
     parser.add_argument("--frames", type=int, default=64)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count())
     bus = cv2.imread(os.path.join(importlib.util.find_spec("ultralytics").submodule_search_locations[0],
                                   "assets", "bus.jpg"))

@@ -4,7 +4,8 @@
 imported. Each fix is one function that repairs exactly one breakage and is
 tested on its own (tests/test_compat.py). On a CUDA machine the GPU code paths
 of fast-reid (DataLoaderX, NCCL DDP) stay as they are. Re-ranking and the flip
-test of clips are not fixes: `ctl_plugin.evaluation` replaces them on every machine.
+test of clips are not fixes: `engine.VideoTrainer` reaches them through its own
+evaluator and inference loop, on every machine.
 fast-reid's INPUT.AFFINE (whose torchvision arguments were renamed) needs no fix:
 clips are augmented by `data.transforms.ClipTransform`, which refuses that key.
 """
