@@ -11,8 +11,6 @@ and convolutions; element-wise work counts 0), and the rate they run at. With --
 import statistics
 import time
 
-from ctl_plugin.modeling.graph.ctl_graph import DESTINATION
-from ctl_plugin.modeling.graph.graph_conv3d import normalize_adjacency
 from ctl_plugin.modeling.losses.diversity import diversity_loss
 
 import torch
@@ -62,14 +60,17 @@ class Component:
 
 
 def ctl_components(base, ctl, batch):
-    """(indent level, Component) for VideoBaseline's and CTL's parts, in the order of CTL's forward."""
+    """(indent level, Component) for VideoBaseline's and CTL's parts, in the order of CTL's
+    forward; the graph head's components are the named stages its forward reports
+    (`ctl_plugin.modeling.graph.stages`), with the inputs they had in that forward."""
     targets = batch["targets"]
+    stages = []
     with torch.no_grad():
         clips = ctl.preprocess_image(batch)
         fmaps = ctl.frame_features(clips)
         heatmaps = ctl.keypoint_heatmaps(batch, fmaps.shape[-2:])
-        gh = ctl.graph
-        global_feat, nodes = gh.part_features(fmaps, heatmaps)
+        global_feat, parts = ctl.graph(fmaps, heatmaps, lambda name, fn, inputs: stages.append((name, fn, inputs)))
+        fused = ctl.fusion(global_feat, parts)
     rows = [
         (0, Component("VideoBaseline backbone (every frame)", base.frame_features, [clips], [base])),
         (0, Component("VideoBaseline head + losses", lambda f: base.losses(base.video_head(f, batch, targets), targets),
@@ -77,42 +78,9 @@ def ctl_components(base, ctl, batch):
         (0, Component("CTL backbone (every frame)", ctl.frame_features, [clips], [ctl])),
         (0, Component("key-point heat-maps (Eq. 1 softmax, no grad)",
                       lambda: ctl.keypoint_heatmaps(batch, fmaps.shape[-2:]), [], [ctl], backward=False)),
-        (0, Component("part features V_g, V_s (Eq. 1)", gh.part_features, [fmaps, heatmaps], [ctl])),
     ]
-    dst = gh.slices[DESTINATION]
-    with torch.no_grad():
-        for i, layer in enumerate(gh.layers):
-            a = normalize_adjacency(layer.adjacency(nodes))
-            xw = layer.transform(nodes)
-            y = layer.propagate(a, xw)
-            rows.append((0, Component(f"graph layer {i + 1} (Eq. 2-4)", layer, [nodes], [ctl])))
-            if layer.context is not None:
-                rows.append((1, Component("context block A^c (Fig. 4)", layer.context, [nodes], [ctl])))
-            rows += [
-                (1, Component("adjacency, D^-1/2 Â D^-1/2 (Eq. 3-4)",
-                              lambda x, layer=layer: normalize_adjacency(layer.adjacency(x)), [nodes], [ctl])),
-                (1, Component("X W (Eq. 4)", layer.transform, [nodes], [ctl])),
-                (1, Component("ReLU(Â X^(tau) W) over windows (Eq. 3-4)", layer.propagate, [a, xw], [ctl])),
-            ]
-            if layer.mode == "3d":
-                rows.append((1, Component("window collapse (tau C -> C) + BN + ReLU", layer.collapse_windows,
-                                          [y], [ctl])))
-            update = layer(nodes)
-            nodes = update if i == 0 else nodes + update
-            if i in gh.cs_after[:-1]:
-                run = gh.cs_after.index(i)
-                rows.append((0, Component(f"V_p after layer {i + 1} (Eq. 5-7)",
-                                          lambda x, run=run: gh.combine(x, run), [nodes], [ctl])))
-                fused = gh.combine(nodes, run)
-                nodes = torch.cat([nodes[:, :, :dst.start], fused, nodes[:, :, dst.stop:]], dim=2)
-        run = len(gh.cs_after) - 1
-        rows.append((0, Component("V_p: cross-scale + Eq. 7", lambda x: gh.combine(x, run), [nodes], [ctl])))
-        if gh.cross_scale is not None:
-            for cs, s in zip(gh.cross_scale[run], gh.sources):
-                rows.append((1, Component(f"CS-GCL {s} -> {DESTINATION} (Eq. 5-6)", cs,
-                                          [nodes[:, :, gh.slices[s]], nodes[:, :, dst]], [ctl])))
-        parts = gh.combine(nodes, run)
-        fused = ctl.fusion(global_feat, parts)
+    rows += [(name.count(" > "), Component(name.rsplit(" > ", 1)[-1], fn, list(inputs), [ctl]))
+             for name, fn, inputs in stages]
 
     def heads_and_losses(g, a, c, p):
         branches = {b: ctl.heads[b](f[..., None, None], targets) for b, f in zip(("g", "a", "c"), (g, a, c))}

@@ -286,3 +286,27 @@ def test_one_rule_for_the_backbone_width(arch):
         build_model(cfg)
     cfg.MODEL.BACKBONE.FEAT_DIM = 512
     assert build_model(cfg).backbone is not None
+
+
+def test_the_graph_heads_stages_are_named_and_recompute_what_the_forward_computed():
+    """`graph.stages`: what bench/ctl_breakdown.py times is the forward's own stages, on the
+    forward's own inputs."""
+    graph = build_model(tiny_cfg()).graph.eval()
+    g = torch.Generator().manual_seed(0)
+    fmaps, heatmaps = torch.rand(2, T, 512, 4, 2, generator=g), torch.rand(2, T, 17, 4, 2, generator=g)
+    seen = []
+    with torch.no_grad():
+        out = graph(fmaps, heatmaps, lambda name, fn, inputs: seen.append((name, fn, inputs)))
+        plain = graph(fmaps, heatmaps)
+        redone = {name: fn(*inputs) for name, fn, inputs in seen}
+    layer = ["context block A^c (Fig. 4)", "adjacency, D^-1/2 Â D^-1/2 (Eq. 3-4)", "X W (Eq. 4)",
+             "ReLU(Â X^(tau) W) over windows (Eq. 3-4)", "window collapse (tau C -> C) + BN + ReLU"]
+    final = "V_p: cross-scale + Eq. 7"
+    assert [name for name, _, _ in seen] == [
+        "part features V_g, V_s (Eq. 1)",
+        "graph layer 1 (Eq. 2-4)", *(f"graph layer 1 (Eq. 2-4) > {n}" for n in layer),
+        "graph layer 2 (Eq. 2-4)", *(f"graph layer 2 (Eq. 2-4) > {n}" for n in layer),
+        final, f"{final} > CS-GCL s1 -> s3 (Eq. 5-6)", f"{final} > CS-GCL s2 -> s3 (Eq. 5-6)"]
+    assert all(torch.equal(a, b) for a, b in zip(out, plain))  # observing changes nothing
+    assert torch.equal(redone[final], out[1]) and torch.equal(redone["part features V_g, V_s (Eq. 1)"][0], out[0])
+    assert redone["graph layer 2 (Eq. 2-4)"].shape == seen[7][2][0].shape  # [B, T, N, C] -> [B, T, N, C]

@@ -1,4 +1,6 @@
 """CTL's graph head (Sec. 3.1-3.4): feature maps and heat-maps -> V_g and V_p."""
+import functools
+
 import torch
 from scipy.linalg import block_diag
 from torch import nn
@@ -8,6 +10,7 @@ from ...keypoints import skeleton
 from .cross_scale import CrossScaleGraphConv
 from .graph_conv3d import LAYER_MODES, GraphConvLayer
 from .part_features import PartFeatures, node_layout
+from .stages import stage
 
 DESTINATION = "s3"
 # CTL.GCL.MODE: a graph layer's mode, or "none" (no graph layers, Table 3 "Basel")
@@ -82,7 +85,10 @@ class CTLGraph(nn.Module):
         n = sum(sl.stop - sl.start for sl in self.slices.values())
         out = {}
 
-        def observe(i, layer, nodes):
+        def observe(name, layer, inputs):
+            if not isinstance(layer, GraphConvLayer):
+                return
+            i, nodes = next(k for k, m in enumerate(self.layers) if m is layer), inputs[0]
             mask = layer.learned_mask()
             context = None if layer.context is None else layer.context(nodes)
             if context is not None:
@@ -95,29 +101,36 @@ class CTLGraph(nn.Module):
         self(fmaps, heatmaps, observe)
         return out
 
-    def combine(self, nodes, run):
+    def combine(self, nodes, run, observe=None):
         """Eq. 7: V_p = X_s3 + alpha * (X_s13 + X_s23) from joint nodes [B, T, N, C]."""
         dst = nodes[:, :, self.slices[DESTINATION]]
         if not self.sources:
             return dst
         if self.cross_scale is not None:
-            moved = sum(cs(nodes[:, :, self.slices[s]], dst)
+            moved = sum(stage(observe, f"CS-GCL {s} -> {DESTINATION} (Eq. 5-6)", cs, nodes[:, :, self.slices[s]], dst)
                         for cs, s in zip(self.cross_scale[run], self.sources))
         else:
             moved = self.source_pool @ nodes[:, :, self.source_index]
         return dst + self.alpha * moved
 
+    def run_combine(self, observe, name, nodes, run):
+        """`combine` as the named stage `name`, its CS-GCLs as stages inside it."""
+        return stage(observe, name, functools.partial(self.combine, run=run), nodes, nested=True)
+
     def forward(self, fmaps, heatmaps, observe=None):
-        """observe(i, layer, nodes): called with every graph layer's input nodes [B, T, N, C]."""
-        global_feat, nodes = self.part_features(fmaps, heatmaps)
+        """observe(name, fn, inputs): called before each named stage (`graph.stages`); a graph
+        layer's stage is the layer itself on its input nodes [B, T, N, C]."""
+        global_feat, nodes = stage(observe, "part features V_g, V_s (Eq. 1)", self.part_features, fmaps, heatmaps)
+        final = "V_p: cross-scale + Eq. 7"
         if not len(self.layers):
-            return global_feat, self.combine(nodes, 0)
+            return global_feat, self.run_combine(observe, final, nodes, 0)
         dst = self.slices[DESTINATION]
         for i, layer in enumerate(self.layers):
-            if observe is not None:
-                observe(i, layer, nodes)
-            nodes = layer(nodes) if i == 0 else nodes + layer(nodes)
+            name = f"graph layer {i + 1} (Eq. 2-4)"
+            update = stage(observe, name, layer, nodes, nested=True)
+            nodes = update if i == 0 else nodes + update
             if i in self.cs_after[:-1]:
-                fused = self.combine(nodes, self.cs_after.index(i))
+                fused = self.run_combine(observe, f"V_p after layer {i + 1} (Eq. 5-7)", nodes,
+                                         self.cs_after.index(i))
                 nodes = torch.cat([nodes[:, :, :dst.start], fused, nodes[:, :, dst.stop:]], dim=2)
-        return global_feat, self.combine(nodes, len(self.cs_after) - 1)
+        return global_feat, self.run_combine(observe, final, nodes, len(self.cs_after) - 1)

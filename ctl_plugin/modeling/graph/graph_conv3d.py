@@ -11,6 +11,7 @@ from torch import nn
 from ...config import ConfigError
 from .context_block import ContextBlock
 from .dense import Linear
+from .stages import stage
 from .temporal_windows import sliding_windows
 
 # CTL.GCL.MODE of one graph layer: the 3D-GCL (Eq. 3-4) or the frame-level GCN (Table 3 "+ContRe")
@@ -95,6 +96,17 @@ class GraphConvLayer(nn.Module):
         y = self.collapse(y)
         return torch.relu(self.bn(y.flatten(0, 2)).view_as(y))
 
-    def forward(self, x):
-        y = self.propagate(normalize_adjacency(self.adjacency(x)), self.transform(x))
-        return y if self.mode == "frame" else self.collapse_windows(y)
+    def normalized_adjacency(self, x):
+        """D^-1/2 Â D^-1/2 of Eq. 3-4 for nodes x [B, T, N, C]."""
+        return normalize_adjacency(self.adjacency(x))
+
+    def forward(self, x, observe=None):
+        """x [B, T, N, C] -> [B, T, N, C]; `observe` as in `graph.stages`."""
+        if observe is not None and self.context is not None:  # runs inside the adjacency
+            observe("context block A^c (Fig. 4)", self.context, (x,))
+        a = stage(observe, "adjacency, D^-1/2 Â D^-1/2 (Eq. 3-4)", self.normalized_adjacency, x)
+        xw = stage(observe, "X W (Eq. 4)", self.transform, x)
+        y = stage(observe, "ReLU(Â X^(tau) W) over windows (Eq. 3-4)", self.propagate, a, xw)
+        if self.mode == "frame":
+            return y
+        return stage(observe, "window collapse (tau C -> C) + BN + ReLU", self.collapse_windows, y)
