@@ -75,3 +75,15 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path, monkeypatch):
     loader, num_query = engine.VideoTrainer.build_test_loader(engine.setup(parse(tmp_path / "o3")), "MARS")
     expected = torch.tensor([item[1] for item in loader.dataset.img_items])
     assert torch.equal(gathered, expected)  # every tracklet once, in order
+
+
+def test_fastreid_still_reads_the_local_process_group_the_cpu_launch_sets():
+    """`engine.launch.set_local_process_group` writes fast-reid's private `_LOCAL_PROCESS_GROUP`;
+    this fails if fast-reid stops reading it there."""
+    import inspect
+
+    from fastreid.utils import comm
+
+    assert hasattr(comm, "_LOCAL_PROCESS_GROUP")
+    for reader in (comm.get_local_rank, comm.get_local_size):
+        assert "_LOCAL_PROCESS_GROUP" in inspect.getsource(reader)

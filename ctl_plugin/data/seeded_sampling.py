@@ -14,9 +14,10 @@ import itertools
 import numpy as np
 
 
-def draw_seed(seed, rank, draw):
-    """A 63-bit seed for draw number `draw` of rank `rank` of a run seeded with `seed`."""
-    digest = hashlib.blake2b(f"{seed}/{rank}/{draw}".encode(), digest_size=8).digest()
+def draw_seed(seed, stream, draw):
+    """A 63-bit seed for draw number `draw` of `stream` of a run seeded with `seed`; a stream is
+    a process rank (the loader's draws) or a name for draws of their own ("sampler")."""
+    digest = hashlib.blake2b(f"{seed}/{stream}/{draw}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 1
 
 

@@ -21,9 +21,16 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def set_local_process_group(group):
+    """fast-reid keeps a machine's process group in `comm._LOCAL_PROCESS_GROUP`, which its own
+    `launch` sets and `comm.get_local_rank` / `get_local_size` read; it has no setter. This is
+    the plugin's one write of it (tests/test_distributed.py fails if fast-reid renames it)."""
+    comm._LOCAL_PROCESS_GROUP = group
+
+
 def _cpu_worker(rank, main_func, world_size, dist_url, args):
     dist.init_process_group("gloo", init_method=dist_url, world_size=world_size, rank=rank)
-    comm._LOCAL_PROCESS_GROUP = dist.new_group(list(range(world_size)))
+    set_local_process_group(dist.new_group(list(range(world_size))))
     torch.set_num_threads(max(torch.get_num_threads() // world_size, 1))
     comm.synchronize()
     try:
