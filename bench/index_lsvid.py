@@ -16,8 +16,8 @@ import os
 import tempfile
 import time
 
-from ctl_plugin.data.datasets.bases import save_mat73
 from ctl_plugin.data.datasets.lsvid import LSVID, write_sequence_list
+from ctl_plugin.data.datasets.mat_files import save_mat73
 
 import numpy as np
 from index_mars import lengths, spread

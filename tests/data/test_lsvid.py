@@ -3,8 +3,8 @@ import re
 
 import ctl_plugin  # noqa: F401  (compat fixes and registration before fastreid)
 from ctl_plugin.data.datasets import DatasetLayoutError
-from ctl_plugin.data.datasets.bases import save_mat73
 from ctl_plugin.data.datasets.lsvid import LSVID
+from ctl_plugin.data.datasets.mat_files import save_mat73
 
 import h5py
 import numpy as np

@@ -19,11 +19,11 @@ from .bases import (
     DatasetLayoutError,
     VideoDataset,
     index_folders,
-    load_mat_array,
     make_items,
     require_paths,
     subfolders,
 )
+from .mat_files import load_mat_array
 
 ILIDSVID_LAYOUT = """\
 <root>/ilids-vid/

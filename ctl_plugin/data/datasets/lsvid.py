@@ -28,13 +28,12 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from .bases import (
     DatasetLayoutError,
     VideoDataset,
-    check_query_rows,
     index_prefixes,
-    load_hdf5_mat_array,
     make_items,
     read_lines,
     require_paths,
 )
+from .mat_files import check_query_rows, load_hdf5_mat_array
 
 LSVID_LAYOUT = """\
 <root>/LS-VID/

@@ -19,12 +19,11 @@ from ..tracklets import FrameList, FrameSpan
 from .bases import (
     DatasetLayoutError,
     VideoDataset,
-    check_query_rows,
-    load_mat_array,
     make_items,
     read_lines,
     require_paths,
 )
+from .mat_files import check_query_rows, load_mat_array
 
 MARS_LAYOUT = """\
 <root>/<dataset dir>/
