@@ -1,5 +1,5 @@
 """The graph head's dense products through torch's `linear` and through the plugin's
-(`ctl_plugin/modeling/graph/dense.py`: oneDNN for float32 on the CPU), side by side.
+(`ctl_plugin/modeling/graph/onednn_linear.py`: oneDNN for float32 on the CPU), side by side.
 
 Each product runs forward + backward (both gradients) at the shapes of CTL's graph
 head for the benchmark batch of `train_step.py` (ResNet-18: C = 512, 32 nodes, the
@@ -14,7 +14,7 @@ import statistics
 import time
 
 from ctl_plugin.keypoints.skeleton import SCALE_SIZES
-from ctl_plugin.modeling.graph.dense import linear, uses_onednn
+from ctl_plugin.modeling.graph.onednn_linear import linear, uses_onednn
 
 import torch
 import torch.nn.functional as F

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..io import read_frame
-from .clips import restricted_random_indices, test_clip_indices
+from .clips import evaluation_clip_indices, restricted_random_indices
 
 
 class ClipDataset(Dataset):
@@ -61,7 +61,7 @@ class ClipDataset(Dataset):
     def clip_indices(self, span, generator=None):
         if self.test_mode is None:
             return restricted_random_indices(len(span), self.seq_len, generator)[None, :]
-        return test_clip_indices(len(span), self.seq_len, self.test_mode)
+        return evaluation_clip_indices(len(span), self.seq_len, self.test_mode)
 
     def __getitem__(self, index):
         generator = None

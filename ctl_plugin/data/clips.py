@@ -60,7 +60,7 @@ def interleaved_clips(length, seq_len):
 TEST_MODES = {"all": all_frame_clips, "interleaved": interleaved_clips, "chunk_first": chunk_first_indices}
 
 
-def test_clip_indices(length, seq_len, mode):
+def evaluation_clip_indices(length, seq_len, mode):
     if mode not in TEST_MODES:
         raise ConfigError(f"VIDEO.TEST.MODE '{mode}' is unknown; expected one of {sorted(TEST_MODES)}")
     return TEST_MODES[mode](length, seq_len)

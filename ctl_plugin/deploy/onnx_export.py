@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError
-from ..modeling.graph.dense import onednn_products
+from ..modeling.graph.onednn_linear import onednn_products
 
 INPUT_NAMES = ("clips", "keypoints")
 

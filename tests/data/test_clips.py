@@ -43,7 +43,7 @@ def test_interleaved_clips_cover_every_frame_with_one_frame_per_chunk(length):
 def test_interleaved_clips_by_hand():
     assert clips.interleaved_clips(14, 6).tolist() == [[0, 2, 4, 7, 9, 11], [1, 3, 5, 8, 10, 12],
                                                        [1, 3, 6, 8, 10, 13]]
-    assert clips.test_clip_indices(4, 6, "interleaved").tolist() == [[0, 0, 1, 2, 2, 3]]
+    assert clips.evaluation_clip_indices(4, 6, "interleaved").tolist() == [[0, 0, 1, 2, 2, 3]]
 
 
 def test_all_frames_clips_pad_the_last_clip():
@@ -52,7 +52,7 @@ def test_all_frames_clips_pad_the_last_clip():
     assert clips.all_frame_clips(6, 6).tolist() == [[0, 1, 2, 3, 4, 5]]
     assert clips.chunk_first_indices(14, 6).tolist() == [[0, 2, 4, 7, 9, 11]]
     with pytest.raises(ConfigError, match="VIDEO.TEST.MODE"):
-        clips.test_clip_indices(14, 6, "dense")
+        clips.evaluation_clip_indices(14, 6, "dense")
     with pytest.raises(ValueError, match="0 frames"):
         clips.all_frame_clips(0, 6)
 

@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from .dense import Linear, linear
+from .onednn_linear import Linear, linear
 
 # CTL.CROSS_SCALE.EMBEDDING_BN: one BN per scale after phi / varphi, or one for both scales
 EMBEDDING_BNS = ("per_scale", "shared")

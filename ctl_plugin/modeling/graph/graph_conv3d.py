@@ -10,7 +10,7 @@ from torch import nn
 
 from ...config import ConfigError
 from .context_block import ContextBlock
-from .dense import Linear
+from .onednn_linear import Linear
 from .stages import stage
 from .temporal_windows import sliding_windows
 

@@ -1,6 +1,6 @@
 """The graph head's dense layers: oneDNN's products against torch's, in values and gradients."""
 from ctl_plugin.modeling.graph.ctl_graph import CTLGraph
-from ctl_plugin.modeling.graph.dense import Linear, linear, onednn_products, uses_onednn
+from ctl_plugin.modeling.graph.onednn_linear import Linear, linear, onednn_products, uses_onednn
 
 import pytest
 import torch
