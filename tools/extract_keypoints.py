@@ -1,9 +1,10 @@
 """Extract the 17 COCO key-points of every frame of the config's datasets into the cache.
 
     python tools/extract_keypoints.py --config-file configs/X.yml [--estimator mmpose|mediapipe]
-        [--shard i/n] [--overwrite] [KEY VALUE ...]
+        [--datasets NAME ...] [--shard i/n] [--overwrite] [KEY VALUE ...]
 
-Every frame list of every dataset in DATASETS.NAMES and DATASETS.TESTS is written to
+Every frame list of every dataset named by --datasets (default: those of DATASETS.NAMES and
+DATASETS.TESTS) is written to
 KEYPOINTS.CACHE_DIR (default <data root>/keypoints) in chunks. A killed run resumes
 without redoing finished chunks. `--shard i/n` runs one of n processes (one per GPU,
 e.g. with CUDA_VISIBLE_DEVICES=i and MODEL.DEVICE cuda); a final run without
@@ -32,6 +33,9 @@ def argument_parser():
     parser.add_argument("--config-file", required=True, metavar="FILE")
     parser.add_argument("--estimator", choices=EXTRACT_BACKENDS,
                         help="default: KEYPOINTS.EXTRACT.BACKEND")
+    parser.add_argument("--datasets", nargs="+", metavar="NAME",
+                        help="registered dataset names, before any KEY VALUE (default: DATASETS.NAMES and "
+                             "DATASETS.TESTS)")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="i/n")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace caches made with other frames, estimator or weights")
@@ -49,7 +53,7 @@ def main(argv=None):
 
     args = argument_parser().parse_args(argv)
     cfg = build_cfg(args.config_file, args.opts)
-    names = list(dict.fromkeys(list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS)))
+    names = list(dict.fromkeys(args.datasets or list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS)))
     datasets = {name: load_dataset(cfg, name) for name in names}
     cache_dir = keypoint_cache_dir(cfg)
     if args.revalidate:
