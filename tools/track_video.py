@@ -2,7 +2,7 @@
 """Turn a surveillance video into re-ID tracklets, written as a `VideoFolder` split.
 
     python tools/track_video.py --video VIDEO [--root datasets] [--subset gallery] [--camid 0]
-        [--max-frames N] [--frame-step 1] [--keypoints mediapipe] [--preview tracks.png]
+        [--max-frames N] [--frame-step 1] [--keypoints mediapipe] [--preview tracks.png] [--gt gt.txt]
         [--linker deepsort] [--reid-config configs/ImageNet_MobileNetV2.yml] [--reid-weights W]
         [--config-file configs/X.yml] [KEY VALUE ...]
 
@@ -18,6 +18,9 @@ largest pid:
     <root>/video-folder/<subset>/<pid>/<camid>/<video>_<track>/<frame>.jpg
     <root>/video-folder/<subset>-<video>_tracks.csv      boxes of every crop
 
+`--gt gt.txt` (MOTChallenge ground truth of the video) scores the tracks with TrackEval's
+HOTA, IDF1, MOTA and ID switches, each track on every frame it spans.
+
 `--keypoints mediapipe` then fills the key-point cache of the split
 (KEYPOINTS.CACHE_DIR, default <root>/keypoints) so CTL can run on it with
 KEYPOINTS.SOURCE cache and KEYPOINTS.CACHE_ESTIMATOR "mediapipe:pose_landmark_full".
@@ -32,12 +35,23 @@ from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
 from ctl_plugin.data.datasets.video_folder import SUBSETS, VideoFolder
 from ctl_plugin.keypoints import EXTRACT_BACKENDS
-from ctl_plugin.tracking import DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder, write_tracklets
+from ctl_plugin.tracking import (
+    METRICS,
+    DeepSortTracker,
+    HogPeopleDetector,
+    IouTracker,
+    build_reid_embedder,
+    mot_scores,
+    read_mot,
+    tracks_as_mot,
+    write_tracklets,
+)
 
 import cv2
 import numpy as np
 import torch
 from fastreid.utils.logger import setup_logger
+from tabulate import tabulate
 from tqdm import tqdm
 
 logger = logging.getLogger("ctl_plugin.track_video")
@@ -89,6 +103,9 @@ def parse_args(argv=None):
     p.add_argument("--keypoints", choices=("none", *EXTRACT_BACKENDS), default="none",
                    help="fill the split's key-point cache with this estimator")
     p.add_argument("--preview", metavar="PNG", help="draw the tracklets over one frame")
+    p.add_argument("--gt", metavar="TXT",
+                   help="MOTChallenge ground truth of the video: print the tracks' HOTA, IDF1, MOTA and "
+                        "ID switches (TrackEval)")
     p.add_argument("--overwrite", action="store_true", help="replace this video's earlier tracklets")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--config-file", default="", metavar="FILE",
@@ -240,6 +257,12 @@ def main(argv=None):
     if args.keypoints != "none":
         status = fill_keypoint_cache(cfg, args.root, args.subset, args.keypoints, not args.no_progress)
         logger.info(f"key-points of {status.num_frames} frames ({status.state}): {status.path}")
+    if args.gt:
+        gt = {t: v for t, v in read_mot(args.gt, ground_truth=True).items() if t <= num_frames}
+        scores = mot_scores(gt, tracks_as_mot(tracks, num_frames))
+        print(tabulate([[f"{100 * scores[m]:.1f}" if m != "IDSW" else scores[m] for m in METRICS]],
+                       headers=[f"{m} (%)" if m != "IDSW" else m for m in METRICS]))
+        return tracks, csv_path, scores
     return tracks, csv_path
 
 

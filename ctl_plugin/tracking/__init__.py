@@ -4,8 +4,9 @@ from .deepsort_tracker import DeepSortTracker
 from .embedder import ReidEmbedder, build_reid_embedder
 from .hog_detector import HogPeopleDetector
 from .iou_tracker import IouTracker
+from .mot_scores import METRICS, mot_scores, read_mot, tracks_as_mot
 from .track import Track
 from .tracklet_writer import write_tracklets
 
-__all__ = ["DeepSortTracker", "HogPeopleDetector", "IouTracker", "ReidEmbedder", "Track",
-           "build_reid_embedder", "write_tracklets"]
+__all__ = ["METRICS", "DeepSortTracker", "HogPeopleDetector", "IouTracker", "ReidEmbedder", "Track",
+           "build_reid_embedder", "mot_scores", "read_mot", "tracks_as_mot", "write_tracklets"]

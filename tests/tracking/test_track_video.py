@@ -88,11 +88,18 @@ def test_several_person_shaped_tracklets_inside_the_frame(tracked):
     assert (root / "preview.png").stat().st_size > 0
 
 
-def test_iou_linking_is_kept_for_comparison(tmp_path):
-    tracks, csv_path = track_video.main(["--video", VIDEO, "--root", str(tmp_path), "--max-frames", str(FRAMES),
-                                         "--frame-step", "2", "--linker", "iou", "--no-progress"])
+def test_iou_linking_is_kept_for_comparison_and_scored_against_ground_truth(tmp_path, capsys):
+    """--gt: a ground truth of one person box on frames 1-100 and one past --max-frames."""
+    gt = tmp_path / "gt.txt"
+    gt.write_text("".join(f"{t},1,300,200,40,100,1,1,1\n" for t in range(1, 101)) + "500,2,0,0,40,100,1,1,1\n")
+    tracks, csv_path, scores = track_video.main(
+        ["--video", VIDEO, "--root", str(tmp_path), "--max-frames", str(FRAMES), "--frame-step", "2",
+         "--linker", "iou", "--no-progress", "--gt", str(gt)])
     assert len(tracks) >= 5
     check_tracklet_rows(read_rows(csv_path), tracks)
+    assert set(scores) == {"HOTA", "IDF1", "MOTA", "IDSW"}
+    assert 0 <= scores["HOTA"] < 1 and 0 <= scores["IDF1"] < 1 and scores["MOTA"] < 1  # boxes the person lacks
+    assert "HOTA (%)    IDF1 (%)    MOTA (%)    IDSW" in capsys.readouterr().out
 
 
 def test_refuses_to_overwrite_earlier_tracklets(tracked):

@@ -1,0 +1,95 @@
+"""Tracks scored against MOTChallenge ground truth with TrackEval's metrics: HOTA (mean over
+its localisation thresholds), IDF1 (Identity), MOTA and ID switches (CLEAR).
+
+MOTChallenge text files hold one box a row: `frame, id, left, top, width, height[, conf, ...]`
+with 1-based frames. Ground-truth rows whose 7th column is 0 are "not to be considered"
+(MOT16 and later) and are dropped; the tracker's 7th column is its confidence and is kept.
+Boxes are matched by IoU, as TrackEval's MOTChallenge 2D box benchmark does; its extra
+removal of tracker boxes matched to distractor classes (MOT17's classes 2-12) is not applied.
+"""
+import numpy as np
+
+METRICS = ("HOTA", "IDF1", "MOTA", "IDSW")
+
+
+class MotFileError(ValueError):
+    """A MOTChallenge file that cannot be read; the message names the file and the line."""
+
+
+def read_mot(path, ground_truth=False):
+    """{frame: (ids [n], boxes [n, 4] left top width height)} of a MOTChallenge file."""
+    rows = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                values = [float(v) for v in line.replace(",", " ").split()]
+            except ValueError:
+                raise MotFileError(f"'{path}' line {number}: {line.strip()!r} is not numbers") from None
+            if len(values) < 6:
+                raise MotFileError(f"'{path}' line {number}: {line.strip()!r}; expected "
+                                   f"'frame, id, left, top, width, height[, ...]'")
+            if ground_truth and len(values) >= 7 and values[6] == 0:
+                continue
+            rows.append(values[:6])
+    frames = {}
+    for frame, track_id, *box in rows:
+        frames.setdefault(int(frame), []).append((int(track_id), box))
+    return {k: (np.array([i for i, _ in v]), np.array([b for _, b in v], np.float64).reshape(-1, 4))
+            for k, v in frames.items()}
+
+
+def tracks_as_mot(tracks, num_frames=None):
+    """`read_mot`'s form of linker tracks (0-based frames -> 1-based), each on every frame it
+    spans (`Track.dense`, the boxes its tracklet is cut with); frames past `num_frames` dropped."""
+    from .track import to_ltwh
+
+    frames = {}
+    for t in tracks:
+        for frame, box in zip(*t.dense()[:2]):
+            if num_frames is None or frame < num_frames:
+                frames.setdefault(int(frame) + 1, []).append((t.track_id, to_ltwh(box)[0]))
+    return {k: (np.array([i for i, _ in v]), np.array([b for _, b in v], np.float64).reshape(-1, 4))
+            for k, v in frames.items()}
+
+
+def box_iou(a, b):
+    """IoU [n, m] of boxes left top width height."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    union = a[:, 2:].prod(-1)[:, None] + b[:, 2:].prod(-1)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def sequence_data(gt, tracks):
+    """TrackEval's per-sequence input from two `read_mot` results (ids relabelled 0..n-1)."""
+    frames = range(1, max([*gt, *tracks, 0]) + 1)
+    gt_ids = {v: k for k, v in enumerate(sorted({int(i) for ids, _ in gt.values() for i in ids}))}
+    tr_ids = {v: k for k, v in enumerate(sorted({int(i) for ids, _ in tracks.values() for i in ids}))}
+    empty = (np.zeros(0, int), np.zeros((0, 4)))
+    data = {"num_timesteps": len(frames), "num_gt_ids": len(gt_ids), "num_tracker_ids": len(tr_ids),
+            "gt_ids": [], "tracker_ids": [], "similarity_scores": [], "num_gt_dets": 0, "num_tracker_dets": 0}
+    for t in frames:
+        (g, gb), (r, rb) = gt.get(t, empty), tracks.get(t, empty)
+        data["gt_ids"].append(np.array([gt_ids[int(i)] for i in g], int))
+        data["tracker_ids"].append(np.array([tr_ids[int(i)] for i in r], int))
+        data["similarity_scores"].append(box_iou(gb, rb))
+        data["num_gt_dets"] += len(g)
+        data["num_tracker_dets"] += len(r)
+    return data
+
+
+def mot_scores(gt, tracks):
+    """{"HOTA", "IDF1", "MOTA" (fractions), "IDSW" (a count)} of `tracks` against `gt`
+    (`read_mot` results), computed by TrackEval."""
+    from trackeval.metrics import CLEAR, HOTA, Identity
+
+    data, quiet = sequence_data(gt, tracks), {"PRINT_CONFIG": False}
+    hota = HOTA(quiet).eval_sequence(data)
+    clear = CLEAR(quiet).eval_sequence(data)
+    identity = Identity(quiet).eval_sequence(data)
+    return {"HOTA": float(np.mean(hota["HOTA"])), "IDF1": float(identity["IDF1"]),
+            "MOTA": float(clear["MOTA"]), "IDSW": int(clear["IDSW"])}
