@@ -37,7 +37,7 @@ def test_gated_ctl_starts_with_video_baselines_feature(part_term, branch):
     with torch.no_grad():
         ours, theirs = ctl.eval()(inputs), baseline.eval()(inputs)
     assert ours.shape == theirs.shape == (3, ctl.fusion.channels)
-    if part_term in GATED:
+    if part_term in (*GATED, "none"):
         torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
     else:  # the plain sum and the mean start from the random graph layers' output
         assert (ours - theirs).abs().max() > 1e-2
@@ -84,6 +84,8 @@ def test_fusion_equals_its_formula(part_term):
     vg, vp = torch.randn(b, t, c), torch.randn(b, t, n, c)
 
     def gate(module, x):  # x: one frame's vector
+        if module.off:
+            return torch.zeros_like(x)
         if module.scale is not None:
             return module.scale * x
         if module.norm is not None:
@@ -104,3 +106,18 @@ def test_fusion_equals_its_formula(part_term):
         torch.testing.assert_close(out["a"][i], a / t, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(out["c"][i], cc / t, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(out["g"][i], vg[i].mean(0))
+
+
+def test_no_part_term_is_three_heads_on_the_global_feature():
+    """"none", the study's control: V_f^a and V_f^c are V_f^g, and only L_div reaches the graph."""
+    fusion = FusionBlock(12, 5, "none")
+    global_feat = torch.randn(4, 3, 12, requires_grad=True)
+    parts = torch.randn(4, 3, 5, 12, requires_grad=True)
+    out = fusion(global_feat, parts)
+    assert torch.equal(out["a"], out["g"]) and torch.equal(out["c"], out["g"])
+    (out["a"].sum() + out["c"].sum()).backward()
+    assert parts.grad is None or parts.grad.abs().sum() == 0
+    ctl, _ = ctl_and_baseline("none", "a")
+    losses = train_losses(ctl, batch())
+    losses["loss_div"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in ctl.graph.parameters())

@@ -5,16 +5,18 @@ from torch import nn
 
 BRANCHES = ("g", "a", "c")
 # How the part term enters V_f^a and V_f^c (CTL.FUSION.PART_TERM); see `FusionBlock`.
-PART_TERMS = ("sum", "zero_scale", "zero_bn", "mean")
+PART_TERMS = ("sum", "zero_scale", "zero_bn", "mean", "none")
 
 
 class PartGate(nn.Module):
     """The part term of one branch, [B, T, D] -> [B, T, D], as CTL.FUSION.PART_TERM says:
     "sum" and "mean" pass it on; "zero_scale" multiplies it by one learnable scalar
-    initialised at 0; "zero_bn" is a BatchNorm over D whose weight starts at 0."""
+    initialised at 0; "zero_bn" is a BatchNorm over D whose weight starts at 0; "none" drops
+    it (a control, not the paper: every branch is then V_f^g with its own head)."""
 
     def __init__(self, part_term, dim):
         super().__init__()
+        self.off = part_term == "none"
         self.scale = nn.Parameter(torch.zeros(())) if part_term == "zero_scale" else None
         self.norm = None
         if part_term == "zero_bn":
@@ -22,6 +24,8 @@ class PartGate(nn.Module):
             nn.init.zeros_(self.norm.weight)
 
     def forward(self, x):
+        if self.off:
+            return torch.zeros_like(x)
         if self.scale is not None:
             return self.scale * x
         if self.norm is not None:
@@ -46,7 +50,9 @@ class FusionBlock(nn.Module):
     layers at the start. "zero_scale" and "zero_bn" gate the part term so that it is 0 at
     initialisation: V_f^a and V_f^c then start as V_f^g, the feature VideoBaseline takes
     from the same backbone, and the gates learn how much of the parts to add. "mean"
-    averages the N parts instead of summing them.
+    averages the N parts instead of summing them. "none" is the study's control for what
+    CTL's training adds without its parts: V_f^a = V_f^c = V_f^g, each with its own head
+    and losses (L_div still trains the graph).
     """
 
     def __init__(self, channels, num_parts, part_term="sum"):
