@@ -60,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--models", nargs="+", choices=sorted(CONFIGS), default=["VideoBaseline", "CTL"])
     p.add_argument("--test-ids", type=int, default=8, help="test identities of the synthetic set (default 8)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--size", type=int, nargs=2, default=[128, 64], metavar=("H", "W"),
+                   help="frame height and width, of the data and INPUT.SIZE_TEST (default: the demo's 128 64)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--workers", type=int, default=None, help="VIDEO.TEST.NUM_WORKERS (default: the config's)")
     p.add_argument("--resnet-depth", default="18x", choices=["18x", "50x"], help="GRL's and STMN's backbone")
@@ -69,12 +71,13 @@ def parse_args(argv=None):
 
 def model_cfg(name, args):
     cfg = build_cfg(CONFIGS[name])
-    opts = ["MODEL.DEVICE", "cpu", "MODEL.HEADS.NUM_CLASSES", 2, "DATASETS.TESTS", ("SyntheticMARS",)]
+    opts = ["MODEL.DEVICE", "cpu", "MODEL.HEADS.NUM_CLASSES", 2, "DATASETS.TESTS", ("SyntheticMARS",),
+            "INPUT.SIZE_TEST", list(args.size), "INPUT.SIZE_TRAIN", list(args.size)]
     if name in ("GRL", "STMN"):  # the demo's frames and batches, their own model on a ResNet
         demo = build_cfg(CONFIGS["VideoBaseline"])
         opts += ["MODEL.BACKBONE.DEPTH", args.resnet_depth, "MODEL.BACKBONE.PRETRAIN", False,
                  "MODEL.BACKBONE.FEAT_DIM", 512 if args.resnet_depth == "18x" else 2048,
-                 "INPUT.SIZE_TEST", list(demo.INPUT.SIZE_TEST), "TEST.IMS_PER_BATCH", demo.TEST.IMS_PER_BATCH,
+                 "TEST.IMS_PER_BATCH", demo.TEST.IMS_PER_BATCH,
                  "VIDEO.TEST.NUM_WORKERS", demo.VIDEO.TEST.NUM_WORKERS]
     if args.workers is not None:
         opts += ["VIDEO.TEST.NUM_WORKERS", args.workers]
@@ -136,7 +139,8 @@ def main(argv=None):
     for name in ("fastreid", "ctl_plugin"):
         logging.getLogger(name).setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as root:
-        summary = generate_synthetic_mars(root, num_train_ids=2, num_test_ids=args.test_ids)
+        summary = generate_synthetic_mars(root, num_train_ids=2, num_test_ids=args.test_ids,
+                                          frame_size=tuple(args.size))
         os.environ["FASTREID_DATASETS"] = root
         subjects = [Subject(name, args, root) for name in args.models]
         times = {(s.name, st): [] for s in subjects for st in s.stages}

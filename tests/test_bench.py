@@ -49,7 +49,7 @@ def test_op_split_gives_ctls_excess_and_its_flops():
 
 def test_test_throughput_times_every_stage():
     out = run("test_throughput.py", "--models", "VideoBaseline", "CTL", "--test-ids", "2",
-              "--rounds", "1", "--threads", "1", "--workers", "0", "--no-onnx")
+              "--rounds", "1", "--threads", "1", "--workers", "0", "--no-onnx", "--size", "64", "32")
     assert "20 test tracklets, 271 frames, 1 interleaved rounds; forward: VideoBaseline 52 clips" in out
 
     def numbers(model, stage):  # s (min), s (median), frames/s, x forward (min), x forward (median)
