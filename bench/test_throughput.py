@@ -37,7 +37,7 @@ import time
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.build import build_video_test_loader
 from ctl_plugin.data.synthetic import generate_synthetic_mars
-from ctl_plugin.deploy import INPUT_NAMES, OnnxEncoder, export_onnx
+from ctl_plugin.deploy import OnnxEncoder, export_onnx
 from ctl_plugin.engine import VideoTrainer
 
 import torch
@@ -120,10 +120,9 @@ class Subject:
             return lambda: VideoTrainer.test(self.cfg, self.model)
         if stage == "loader":
             return lambda: sum(1 for _ in build_video_test_loader(self.cfg, "SyntheticMARS")[0])
-        if stage == "onnxruntime":
-            keys = {"clips": "images", "keypoints": "keypoints"}
-            return lambda: [self.onnx(*(b[keys[n]] for n in INPUT_NAMES[:len(self.onnx.input_names)]))
-                            for b in self.batches]
+        if stage == "onnxruntime":  # the graph's inputs: clips, then key-points where it takes them
+            keys = ("images", "keypoints")[:len(self.onnx.input_names)]
+            return lambda: [self.onnx(*(b[k] for k in keys)) for b in self.batches]
         model = self.model if stage == "forward" else self.one_chunk
 
         def forward():

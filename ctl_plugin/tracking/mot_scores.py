@@ -8,6 +8,9 @@ Boxes are matched by IoU, as TrackEval's MOTChallenge 2D box benchmark does; its
 removal of tracker boxes matched to distractor classes (MOT17's classes 2-12) is not applied.
 """
 import numpy as np
+from deep_sort_realtime.deep_sort.iou_matching import iou
+
+from .track import to_ltwh
 
 METRICS = ("HOTA", "IDF1", "MOTA", "IDSW")
 
@@ -32,10 +35,15 @@ def read_mot(path, ground_truth=False):
                                    f"'frame, id, left, top, width, height[, ...]'")
             if ground_truth and len(values) >= 7 and values[6] == 0:
                 continue
-            rows.append(values[:6])
+            rows.append((int(values[0]), int(values[1]), values[2:6]))
+    return by_frame(rows)
+
+
+def by_frame(rows):
+    """{frame: (ids [n], boxes [n, 4])} of (frame, id, box) rows."""
     frames = {}
-    for frame, track_id, *box in rows:
-        frames.setdefault(int(frame), []).append((int(track_id), box))
+    for frame, track_id, box in rows:
+        frames.setdefault(frame, []).append((track_id, box))
     return {k: (np.array([i for i, _ in v]), np.array([b for _, b in v], np.float64).reshape(-1, 4))
             for k, v in frames.items()}
 
@@ -43,25 +51,15 @@ def read_mot(path, ground_truth=False):
 def tracks_as_mot(tracks, num_frames=None):
     """`read_mot`'s form of linker tracks (0-based frames -> 1-based), each on every frame it
     spans (`Track.dense`, the boxes its tracklet is cut with); frames past `num_frames` dropped."""
-    from .track import to_ltwh
-
-    frames = {}
-    for t in tracks:
-        for frame, box in zip(*t.dense()[:2]):
-            if num_frames is None or frame < num_frames:
-                frames.setdefault(int(frame) + 1, []).append((t.track_id, to_ltwh(box)[0]))
-    return {k: (np.array([i for i, _ in v]), np.array([b for _, b in v], np.float64).reshape(-1, 4))
-            for k, v in frames.items()}
+    return by_frame((int(frame) + 1, t.track_id, to_ltwh(box)[0]) for t in tracks
+                    for frame, box in zip(*t.dense()[:2]) if num_frames is None or frame < num_frames)
 
 
 def box_iou(a, b):
-    """IoU [n, m] of boxes left top width height."""
+    """IoU [n, m] of boxes left top width height (deep-sort-realtime's `iou`, row by row, as
+    the IoU linker uses it)."""
     a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    union = a[:, 2:].prod(-1)[:, None] + b[:, 2:].prod(-1)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    return np.stack([iou(box, b) for box in a]) if len(a) else np.zeros((0, len(b)))
 
 
 def sequence_data(gt, tracks):
