@@ -77,7 +77,7 @@ def add_keypoint_config(cfg):
     _C.KEYPOINTS.HEATMAP_NORM = "softmax"
     _C.KEYPOINTS.SOFTMAX_TEMPERATURE = 0.1
 
-    # The mmpose estimator: online mode, and `tools/extract_keypoints.py --estimator mmpose`.
+    # The mmpose estimator: online mode, and `tools/extract_keypoints.py --keypoints mmpose`.
     _C.KEYPOINTS.MMPOSE = CN()
     # A config shipped in the mmpose wheel (its file name without .py) or a path to one;
     # it must be a top-down heat-map model of the 17 COCO key-points.
@@ -101,7 +101,7 @@ def add_keypoint_config(cfg):
 
     # Offline extraction into the cache (tools/extract_keypoints.py).
     _C.KEYPOINTS.EXTRACT = CN()
-    # Estimator backend used when --estimator is not given: "mmpose" or "mediapipe".
+    # Estimator backend used when --keypoints is not given: "mmpose" or "mediapipe".
     _C.KEYPOINTS.EXTRACT.BACKEND = "mmpose"
     # Frames per chunk: the unit written atomically, resumed after a kill, and
     # dealt out round-robin to --shard i/n.

@@ -63,7 +63,7 @@ def test_extract_keypoints_on_stmn(mars_root):
     """An STMN config names STMN keys; the tool builds it and fills the MARS fixture's cache."""
     cache = mars_root / "kp"
     status = load_tool(os.path.join(ROOT, "tools", "extract_keypoints.py")).main(
-        ["--config-file", STMN, "--estimator", "mediapipe", "--datasets", "MARS", "--no-progress",
+        ["--config-file", STMN, "--keypoints", "mediapipe", "--datasets", "MARS", "--no-progress",
          "DATASETS.NAMES", "('iLIDSVID',)", "DATASETS.TESTS", "('iLIDSVID',)",  # not extracted: not in --datasets
          "KEYPOINTS.CACHE_DIR", str(cache), "KEYPOINTS.EXTRACT.NUM_WORKERS", "0"])
     assert {s.frame_list: s.state for s in status} == {"bbox_train": "merged", "bbox_test": "merged"}

@@ -1,6 +1,6 @@
 """Extract the 17 COCO key-points of every frame of the config's datasets into the cache.
 
-    python tools/extract_keypoints.py --config-file configs/X.yml [--estimator mmpose|mediapipe]
+    python tools/extract_keypoints.py --config-file configs/X.yml [--keypoints mmpose|mediapipe]
         [--datasets NAME ...] [--shard i/n] [--overwrite] [KEY VALUE ...]
 
 Every frame list of every dataset named by --datasets (default: those of DATASETS.NAMES and
@@ -31,8 +31,8 @@ def parse_shard(text):
 def argument_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True, metavar="FILE")
-    parser.add_argument("--estimator", choices=EXTRACT_BACKENDS,
-                        help="default: KEYPOINTS.EXTRACT.BACKEND")
+    parser.add_argument("--keypoints", choices=EXTRACT_BACKENDS,
+                        help="the estimator (default: KEYPOINTS.EXTRACT.BACKEND)")
     parser.add_argument("--datasets", nargs="+", metavar="NAME",
                         help="registered dataset names, before any KEY VALUE (default: DATASETS.NAMES and "
                              "DATASETS.TESTS)")
@@ -63,7 +63,7 @@ def main(argv=None):
                 print(f"{name}/{frame_list.name}: " + ("the same frame bytes; new file times recorded"
                                                        if changed else "unchanged"))
         return []
-    estimator = build_offline_estimator(cfg, args.estimator)
+    estimator = build_offline_estimator(cfg, args.keypoints)
     frame_lists = {name: list(ds.frame_lists.values()) for name, ds in datasets.items()}
     status = extract(frame_lists, estimator, cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
                      cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, shard=args.shard,

@@ -162,7 +162,7 @@ def test_mismatched_cache_is_refused(setup, reference, tmp_path, monkeypatch):
 
 def test_mediapipe_backend_writes_real_keypoints(setup, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    run(setup, cache, "--estimator", "mediapipe", monkeypatch=monkeypatch)
+    run(setup, cache, "--keypoints", "mediapipe", monkeypatch=monkeypatch)
     result = read(cache)
     assert result["train"][1]["estimator"] == "mediapipe:pose_landmark_full"
     array = result["train"][0]
