@@ -10,7 +10,7 @@ loader is built (`data.build.check_train_set`).
 import torch
 
 from .config import ConfigError
-from .data.build import IDENTITY_SAMPLERS
+from .data.build import IDENTITY_SAMPLERS, TRAIN_SAMPLERS
 from .data.clips import TEST_MODES
 from .keypoints import EXTRACT_BACKENDS, KEYPOINT_SOURCES, skeleton
 from .keypoints.heatmaps import HEATMAP_NORMS
@@ -108,6 +108,8 @@ def check_ctl(cfg):
 def check_sampler(cfg):
     batch, k = cfg.SOLVER.IMS_PER_BATCH, cfg.DATALOADER.NUM_INSTANCE
     _require(batch >= 1, "SOLVER.IMS_PER_BATCH", batch, "an integer >= 1")
+    _require(cfg.DATALOADER.SAMPLER_TRAIN in TRAIN_SAMPLERS, "DATALOADER.SAMPLER_TRAIN",
+             cfg.DATALOADER.SAMPLER_TRAIN, f"one of {TRAIN_SAMPLERS} (fast-reid's training samplers)")
     if cfg.DATALOADER.SAMPLER_TRAIN in IDENTITY_SAMPLERS:
         _require(k >= 1 and batch % k == 0, "SOLVER.IMS_PER_BATCH", batch,
                  f"a multiple of DATALOADER.NUM_INSTANCE = {k} (identities x tracklets per identity)")

@@ -47,6 +47,7 @@ CTL = ["MODEL.META_ARCHITECTURE", "CTL", "KEYPOINTS.SOURCE", "cache", "MODEL.DEV
     (["SOLVER.IMS_PER_BATCH", "30", "DATALOADER.SAMPLER_TRAIN", "NaiveIdentitySampler", "DATALOADER.NUM_INSTANCE", "4"],
      "SOLVER.IMS_PER_BATCH is 30; expected a multiple of DATALOADER.NUM_INSTANCE"),
     (["MODEL.DEVICE", "tpu"], "MODEL.DEVICE is 'tpu'"),
+    (["DATALOADER.SAMPLER_TRAIN", "RandomSampler"], "DATALOADER.SAMPLER_TRAIN is 'RandomSampler'"),
 ])
 def test_bad_values_name_their_key(opts, message):
     with pytest.raises(ConfigError, match=message):

@@ -1,10 +1,10 @@
 """Video train/test loaders, built on fast-reid's own loader builders.
 
-Training takes its sampler from `fastreid.data.build_reid_train_loader`, so
-fast-reid's samplers (`DATALOADER.SAMPLER_TRAIN`, e.g. NaiveIdentitySampler:
-P identities x K = NUM_INSTANCE tracklets, distributed-aware), batch size and
-worker settings apply unchanged, with tracklets in place of images; the batches
-come from `SeededBatchSampler`, so they are a function of SEED and the iteration.
+Training draws its indices from fast-reid's samplers (`DATALOADER.SAMPLER_TRAIN`, e.g.
+NaiveIdentitySampler: P identities x K = NUM_INSTANCE tracklets, distributed-aware), built
+as fast-reid builds them but with an explicit seed; batch size and worker settings apply
+unchanged, with tracklets in place of images. The batches come from `SeededBatchSampler`,
+so they are a function of SEED and the iteration.
 The test loader yields one entry per tracklet, queries first, as fast-reid's
 `ReidEvaluator` expects.
 """
@@ -29,7 +29,10 @@ from .transforms import ClipTransform
 logger = logging.getLogger(__name__)
 
 # fast-reid's samplers that draw IMS_PER_BATCH / NUM_INSTANCE identities per batch
-IDENTITY_SAMPLERS = ("NaiveIdentitySampler", "BalancedIdentitySampler", "SetReWeightSampler")
+IDENTITY_SAMPLERS = ("NaiveIdentitySampler", "BalancedIdentitySampler")
+# every value of DATALOADER.SAMPLER_TRAIN: fast-reid's training samplers, less
+# SetReWeightSampler, whose first batch raises a numpy ValueError in fastreid 1.4.0
+TRAIN_SAMPLERS = ("TrainingSampler", *IDENTITY_SAMPLERS, "ImbalancedDatasetSampler")
 
 
 # fast-reid's default data root when FASTREID_DATASETS is unset (fastreid.data.build reads it
@@ -96,6 +99,29 @@ def check_train_set(cfg, num_tracklets, num_identities, world_size=1):
                 f"DATALOADER.NUM_INSTANCE so that at most {num_identities} identities fill a batch")
 
 
+def sampler_seed(seed):
+    """The shuffling seed of fast-reid's training sampler for a run seeded with `seed`: the
+    same on every rank. It is what `fastreid.utils.comm.shared_random_seed` draws from numpy
+    seeded with `draw_seed(seed, "sampler", 0)`, so it is a function of SEED alone."""
+    return int(np.random.RandomState(draw_seed(seed, "sampler", 0) % 2 ** 32).randint(2 ** 31))
+
+
+def build_train_sampler(cfg, train_set):
+    """fast-reid's DATALOADER.SAMPLER_TRAIN over `train_set` (a fast-reid `CommDataset`), with
+    its arguments as fast-reid's `build_reid_train_loader` gives them and `sampler_seed(SEED)`."""
+    name, seed = cfg.DATALOADER.SAMPLER_TRAIN, sampler_seed(cfg.SEED)
+    logger.info(f"Using training sampler {name}")
+    items, k = train_set.img_items, cfg.DATALOADER.NUM_INSTANCE
+    mini_batch = cfg.SOLVER.IMS_PER_BATCH // comm.get_world_size()
+    if name == "TrainingSampler":
+        return samplers.TrainingSampler(len(train_set), seed=seed)
+    if name in IDENTITY_SAMPLERS:
+        return getattr(samplers, name)(items, mini_batch, k, seed=seed)
+    if name == "ImbalancedDatasetSampler":
+        return samplers.ImbalancedDatasetSampler(items, seed=seed)
+    raise ConfigError(f"DATALOADER.SAMPLER_TRAIN '{name}': expected one of {TRAIN_SAMPLERS}")
+
+
 def build_video_train_loader(cfg):
     """The training loader of DATASETS.NAMES: RRS clips, fast-reid's sampler, seeded batches.
 
@@ -111,9 +137,7 @@ def build_video_train_loader(cfg):
     train_set = ClipDataset(items, ClipTransform.from_config(cfg, is_train=True), cfg.VIDEO.TRAIN.SEQ_LEN,
                             keypoints=caches or None, relabel=True)
     check_train_set(cfg, len(train_set), train_set.num_classes, comm.get_world_size())
-    # fast-reid's samplers take their shuffling seed from numpy's global RNG
-    np.random.seed(draw_seed(cfg.SEED, "sampler", 0) % 2 ** 32)
-    sampler = fr_build.build_reid_train_loader(cfg, train_set=train_set).batch_sampler.sampler
+    sampler = build_train_sampler(cfg, train_set)
     mini_batch = cfg.SOLVER.IMS_PER_BATCH // comm.get_world_size()
     return ResumableLoader(fr_build.DataLoaderX(
         comm.get_local_rank(),
