@@ -17,7 +17,7 @@ import torch
 
 from tests.test_train_net import parse
 
-CTL = ["MODEL.META_ARCHITECTURE", "CTL", "MODEL.BACKBONE.NAME", "build_ctl_resnet_backbone",
+CTL = ["MODEL.META_ARCHITECTURE", "CTL", "MODEL.BACKBONE.NAME", "build_resnet_backbone",
        "MODEL.BACKBONE.LAST_STRIDE", "1", "KEYPOINTS.SOURCE", "online", "KEYPOINTS.MMPOSE.CHECKPOINT", "random",
        "KEYPOINTS.MMPOSE.INPUT_SIZE", "[64, 32]", "CTL.CROSS_SCALE.EMBED_DIM", "8"]
 

@@ -24,7 +24,7 @@ CONFIG = """
 MODEL:
   META_ARCHITECTURE: CTL
   DEVICE: cpu
-  BACKBONE: {NAME: build_ctl_resnet_backbone, DEPTH: 18x, FEAT_DIM: 512, PRETRAIN: False}
+  BACKBONE: {NAME: build_resnet_backbone, DEPTH: 18x, FEAT_DIM: 512, PRETRAIN: False}
   HEADS: {NUM_CLASSES: 4}
 INPUT: {SIZE_TRAIN: [128, 64], SIZE_TEST: [128, 64]}
 DATASETS: {NAMES: [VideoFolder], TESTS: [VideoFolder]}

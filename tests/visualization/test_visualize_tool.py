@@ -18,7 +18,7 @@ CONFIG = """
 MODEL:
   META_ARCHITECTURE: CTL
   DEVICE: cpu
-  BACKBONE: {NAME: build_ctl_resnet_backbone, DEPTH: 18x, FEAT_DIM: 512, PRETRAIN: False}
+  BACKBONE: {NAME: build_resnet_backbone, DEPTH: 18x, FEAT_DIM: 512, PRETRAIN: False}
   HEADS: {NAME: EmbeddingHead, NUM_CLASSES: 4}
 INPUT: {SIZE_TRAIN: [64, 32], SIZE_TEST: [64, 32]}
 DATASETS: {NAMES: [MARS], TESTS: [MARS]}

@@ -1,4 +1,3 @@
-from .ctl_resnet import build_ctl_resnet_backbone  # registers into BACKBONE_REGISTRY
 from .mobilenetv2 import MobileNetV2Backbone, build_torchvision_mobilenetv2_backbone
 
 # Backbones that read their ImageNet weights from an installed package when

@@ -59,8 +59,8 @@ class BranchedBackbone(nn.Module):
     (person representation f^o), the spatial-key branch (queries of the spatial
     memory) and the temporal-key branch (input of the temporal memory's LSTM). The key
     branches start from the value branch's weights, so ImageNet weights initialise all
-    three. Backbones: fast-reid's ResNet (`build_resnet_backbone`,
-    `build_ctl_resnet_backbone`) and the plugin's `build_torchvision_mobilenetv2_backbone`.
+    three. Backbones: fast-reid's ResNet (`build_resnet_backbone`) and the plugin's
+    `build_torchvision_mobilenetv2_backbone`.
     `stem_relu` (STMN.STEM_RELU) applies to the ResNet's stem only.
     """
 
