@@ -27,9 +27,7 @@ KEYPOINTS.SOURCE cache and KEYPOINTS.CACHE_ESTIMATOR "mediapipe:pose_landmark_fu
 """
 import argparse
 import logging
-import os
 import os.path as osp
-import shutil
 
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
@@ -42,13 +40,17 @@ from ctl_plugin.tracking import (
     IouTracker,
     build_reid_embedder,
     mot_scores,
+    next_pid,
+    read_frames,
     read_mot,
+    remove_tracklets,
     tracks_as_mot,
+    video_info,
+    video_tracklets,
     write_tracklets,
 )
+from ctl_plugin.visualization.tracks import draw_tracks
 
-import cv2
-import numpy as np
 import torch
 from fastreid.utils.logger import setup_logger
 from tabulate import tabulate
@@ -115,33 +117,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def read_frames(path, max_frames=0):
-    """(index, BGR frame) of a video, in order; a clear error if it cannot be opened."""
-    capture = cv2.VideoCapture(path)
-    if not capture.isOpened():
-        raise FileNotFoundError(f"cannot open video '{path}' (missing, or a format OpenCV cannot read)")
-    index = 0
-    try:
-        while not max_frames or index < max_frames:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            yield index, frame
-            index += 1
-    finally:
-        capture.release()
-
-
-def video_info(path):
-    capture = cv2.VideoCapture(path)
-    if not capture.isOpened():
-        raise FileNotFoundError(f"cannot open video '{path}' (missing, or a format OpenCV cannot read)")
-    info = (int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    capture.release()
-    return info
-
-
 def build_linker(args):
     """(tracker, embedder): DeepSORT with the re-ID model's embedder, or the IoU tracker and None."""
     if args.linker == "iou":
@@ -170,47 +145,6 @@ def track(args, num_frames):
     return tracker.finish()
 
 
-def existing_tracklets(split_dir, camid, prefix):
-    """Folders of this video's tracklets already in the split."""
-    if not osp.isdir(split_dir):
-        return []
-    return [osp.join(split_dir, p, str(camid), t) for p in os.listdir(split_dir)
-            if osp.isdir(osp.join(split_dir, p, str(camid)))
-            for t in os.listdir(osp.join(split_dir, p, str(camid))) if t.startswith(prefix)]
-
-
-def next_pid(split_dir):
-    pids = [int(p) for p in os.listdir(split_dir) if p.isdigit()] if osp.isdir(split_dir) else []
-    return max(pids, default=-1) + 1
-
-
-def draw_preview(video, tracks, path, max_frames=0):
-    """The frame where most tracklets are live, with each live tracklet's box, id and
-    path so far (bottom-centre of its boxes)."""
-    spans = [t.dense() for t in tracks]
-    last = max((int(f[-1]) for f, _, _ in spans), default=0)
-    live = np.zeros(last + 1, int)
-    for frames, _, _ in spans:
-        live[frames] += 1
-    target = int(np.argmax(live))
-    frame = next(f for i, f in read_frames(video, max_frames) if i == target)
-    for k, (t, (frames, boxes, _)) in enumerate(zip(tracks, spans)):
-        if not frames[0] <= target <= frames[-1]:
-            continue
-        colour = tuple(int(c) for c in cv2.applyColorMap(np.uint8([[37 * k % 255]]), cv2.COLORMAP_HSV)[0, 0])
-        past = boxes[:target - frames[0] + 1]
-        foot = np.stack([(past[:, 0] + past[:, 2]) / 2, past[:, 3]], 1).round().astype(np.int32)
-        cv2.polylines(frame, [foot.reshape(-1, 1, 2)], False, colour, 2)
-        x1, y1, x2, y2 = past[-1].round().astype(int)
-        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
-        cv2.putText(frame, str(t.track_id), (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 2)
-    cv2.putText(frame, f"frame {target}: {int(live[target])} of {len(tracks)} tracklets live",
-                (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    if not cv2.imwrite(path, frame):
-        raise IOError(f"cannot write preview '{path}'")
-
-
 def fill_keypoint_cache(cfg, root, subset, backend, progress):
     """Extract the key-points of every frame of the split into its cache."""
     from ctl_plugin.keypoints import build_offline_estimator
@@ -235,15 +169,11 @@ def main(argv=None):
         num_frames = min(num_frames, args.max_frames)
     prefix = osp.splitext(osp.basename(args.video))[0] + "_"
     split_dir = osp.join(args.root, VideoFolder.dataset_dir, args.subset)
-    earlier = existing_tracklets(split_dir, args.camid, prefix)
+    earlier = video_tracklets(split_dir, args.camid, prefix)
     if earlier and not args.overwrite:
         raise FileExistsError(f"'{split_dir}' already holds {len(earlier)} tracklets of '{prefix[:-1]}' "
                               f"on camera {args.camid} (e.g. '{earlier[0]}'); pass --overwrite to replace them")
-    for folder in earlier:
-        shutil.rmtree(folder)
-        for parent in (osp.dirname(folder), osp.dirname(osp.dirname(folder))):  # <camid>, <pid>
-            if not os.listdir(parent):
-                os.rmdir(parent)
+    remove_tracklets(earlier)
     logger.info(f"{args.video}: {width} x {height}, {num_frames} frames")
     tracks = track(args, num_frames)
     csv_path = write_tracklets(read_frames(args.video, args.max_frames), tracks, split_dir, args.camid,
@@ -252,7 +182,7 @@ def main(argv=None):
     logger.info(f"{len(tracks)} tracklets, {crops} crops of {tuple(cfg.INPUT.SIZE_TEST)} in {split_dir}; "
                 f"boxes in {csv_path}")
     if args.preview:
-        draw_preview(args.video, tracks, args.preview, args.max_frames)
+        draw_tracks(read_frames(args.video, args.max_frames), tracks, args.preview)
         logger.info(f"preview written to {args.preview}")
     if args.keypoints != "none":
         status = fill_keypoint_cache(cfg, args.root, args.subset, args.keypoints, not args.no_progress)

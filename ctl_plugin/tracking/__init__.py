@@ -6,7 +6,9 @@ from .hog_detector import HogPeopleDetector
 from .iou_tracker import IouTracker
 from .mot_scores import METRICS, mot_scores, read_mot, tracks_as_mot
 from .track import Track
-from .tracklet_writer import write_tracklets
+from .tracklet_writer import next_pid, remove_tracklets, video_tracklets, write_tracklets
+from .video import read_frames, video_info
 
 __all__ = ["METRICS", "DeepSortTracker", "HogPeopleDetector", "IouTracker", "ReidEmbedder", "Track",
-           "build_reid_embedder", "mot_scores", "read_mot", "tracks_as_mot", "write_tracklets"]
+           "build_reid_embedder", "mot_scores", "next_pid", "read_frames", "read_mot", "remove_tracklets",
+           "tracks_as_mot", "video_info", "video_tracklets", "write_tracklets"]

@@ -2,6 +2,7 @@
 import csv
 import os
 import os.path as osp
+import shutil
 
 import cv2
 import numpy as np
@@ -22,6 +23,30 @@ def crop(frame, box, size):
 
 def tracklet_dir(split_dir, pid, camid, name):
     return osp.join(split_dir, str(pid), str(camid), name)
+
+
+def video_tracklets(split_dir, camid, prefix):
+    """Folders of the split's tracklets on camera `camid` whose names start with `prefix`."""
+    if not osp.isdir(split_dir):
+        return []
+    return [osp.join(split_dir, p, str(camid), t) for p in sorted(os.listdir(split_dir))
+            if osp.isdir(osp.join(split_dir, p, str(camid)))
+            for t in sorted(os.listdir(osp.join(split_dir, p, str(camid)))) if t.startswith(prefix)]
+
+
+def remove_tracklets(folders):
+    """Delete tracklet folders, and their <camid> and <pid> folders where they end up empty."""
+    for folder in folders:
+        shutil.rmtree(folder)
+        for parent in (osp.dirname(folder), osp.dirname(osp.dirname(folder))):
+            if not os.listdir(parent):
+                os.rmdir(parent)
+
+
+def next_pid(split_dir):
+    """One more than the split's largest pid (0 for a new split)."""
+    pids = [int(p) for p in os.listdir(split_dir) if p.isdigit()] if osp.isdir(split_dir) else []
+    return max(pids, default=-1) + 1
 
 
 def write_tracklets(frames, tracks, split_dir, camid=0, pid_start=0, size=(256, 128), prefix="t"):

@@ -5,8 +5,20 @@ import os
 
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data.datasets.video_folder import VideoFolder
-from ctl_plugin.tracking import DeepSortTracker, HogPeopleDetector, IouTracker, build_reid_embedder, write_tracklets
+from ctl_plugin.tracking import (
+    DeepSortTracker,
+    HogPeopleDetector,
+    IouTracker,
+    build_reid_embedder,
+    next_pid,
+    read_frames,
+    remove_tracklets,
+    video_info,
+    video_tracklets,
+    write_tracklets,
+)
 from ctl_plugin.tracking.tracklet_writer import crop
+from ctl_plugin.visualization.tracks import busiest_frame, draw_tracks
 
 import cv2
 import numpy as np
@@ -80,6 +92,53 @@ def test_written_tracklets_load_as_a_video_folder(tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == 20 and rows[0]["tracklet"] == "cam_0000" and rows[0]["pid"] == "7"
     assert [float(rows[3][k]) for k in ("x1", "y1", "x2", "y2")] == pytest.approx([14, 5, 34, 55])
+
+
+def test_a_videos_tracklets_are_found_replaced_and_numbered_after_the_split(tmp_path):
+    frames = [(i, np.zeros((60, 80, 3), np.uint8)) for i in range(6)]
+    tracker = IouTracker(min_length=3)
+    for f in range(6):
+        tracker.update(f, [walker(5, 5, 2)(f)], [1.0])
+    tracks, split = tracker.finish(), str(tmp_path / "gallery")
+    assert next_pid(split) == 0 and video_tracklets(split, 0, "a_") == []
+    write_tracklets(iter(frames), tracks, split, camid=0, pid_start=0, size=(8, 4), prefix="a_")
+    write_tracklets(iter(frames), tracks, split, camid=1, pid_start=1, size=(8, 4), prefix="a_")
+    write_tracklets(iter(frames), tracks, split, camid=0, pid_start=2, size=(8, 4), prefix="b_")
+    assert next_pid(split) == 3
+    found = video_tracklets(split, 0, "a_")
+    assert [os.path.relpath(f, split) for f in found] == [os.path.join("0", "0", "a_0000")]
+    remove_tracklets(found)
+    assert sorted(os.listdir(split)) == ["1", "2"]  # pid 0 held nothing else, so it went too
+    assert video_tracklets(split, 1, "a_") and video_tracklets(split, 0, "b_")
+
+
+def test_video_frames_and_size_and_a_clear_error_for_a_missing_file(tmp_path):
+    path = str(tmp_path / "v.avi")
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
+    for i in range(5):
+        writer.write(np.full((24, 32, 3), 40 * i, np.uint8))
+    writer.release()
+    assert video_info(path) == (5, 32, 24)
+    frames = list(read_frames(path, max_frames=3))
+    assert [i for i, _ in frames] == [0, 1, 2] and frames[0][1].shape == (24, 32, 3)
+    assert abs(int(frames[2][1].mean()) - 80) <= 3
+    with pytest.raises(FileNotFoundError, match="nope.avi"):
+        video_info(str(tmp_path / "nope.avi"))
+
+
+def test_the_preview_draws_the_busiest_frame(tmp_path):
+    tracker = IouTracker(min_length=2)
+    for f in range(8):
+        tracker.update(f, [walker(5, 40, 2)(f)] + ([walker(100, 40, -2)(f)] if 3 <= f <= 5 else []), [1.0] * 2)
+    tracks = tracker.finish()
+    assert busiest_frame(tracks) == (3, 2)
+    frames = [(i, np.zeros((120, 160, 3), np.uint8)) for i in range(8)]
+    draw_tracks(iter(frames), tracks, str(tmp_path / "p" / "preview.png"))
+    picture = cv2.imread(str(tmp_path / "p" / "preview.png"))
+    assert picture.shape == (120, 160, 3)
+    for start, step in ((5, 2), (100, -2)):  # both live at frame 3: box outline drawn, inside untouched
+        x1, y1, x2, y2 = np.round(walker(start, 40, step)(3)).astype(int)
+        assert picture[y1, x1:x2].any(axis=1).all() and not picture[y1 + 5:y2 - 5, x1 + 5:x2 - 5].any()
 
 
 def crossing(frames=20, hidden=(9, 10, 11)):
