@@ -1,4 +1,7 @@
-"""Where CTL's training step goes, component by component (`train_step.py --breakdown`).
+"""Where CTL's training step goes, component by component.
+
+    python bench/ctl_breakdown.py --threads 2 --iters 20
+    python bench/ctl_breakdown.py --depth 50x --height 256 --width 128 --iters 0 --warmup 0   # FLOPs only
 
 Each component of CTL (and VideoBaseline's backbone and head, for scale) runs
 forward + backward on its own, on inputs taken from one real forward pass of the
@@ -6,7 +9,9 @@ benchmark batch: detached leaves that require grad, as they do inside the step,
 and fixed random upstream gradients (a loss gets 1). Reported per component:
 median milliseconds over --iters runs, floating-point operations of the forward
 + backward counted by `torch.utils.flop_counter.FlopCounterMode` (matrix products
-and convolutions; element-wise work counts 0), and the rate they run at. With --iters 0 only the FLOPs are counted.
+and convolutions; element-wise work counts 0), and the rate they run at. With --iters 0 only
+the FLOPs are counted. The batch and the models are those of bench/train_step.py
+(bench/step_models.py's flags; the first of --backbones).
 """
 import statistics
 import time
@@ -15,6 +20,7 @@ from ctl_plugin.modeling.losses.diversity import diversity_loss
 
 import torch
 from fastreid.utils.events import EventStorage
+from step_models import batch_arguments, build, describe, make_batch, parse_batch_arguments
 from tabulate import tabulate
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -119,3 +125,16 @@ def run_breakdown(base, ctl, batch, iters, warmup):
     table.append(["VideoBaseline, sum", sum(r[1] for r in base_rows), sum(r[2] for r in base_rows), float("nan")])
     print(tabulate(table, headers=["component (forward + backward)", "ms (median)", "GFLOP", "GFLOP/s"],
                    floatfmt=(".1f", ".1f", ".2f", ".0f")))
+
+
+def main(argv=None):
+    args = parse_batch_arguments(batch_arguments(__doc__), argv, min_iters=0)
+    batch = make_batch(args)
+    torch.manual_seed(0)
+    base, ctl = (build(name, args, args.backbones[0]).train() for name in ("VideoBaseline", "CTL-cache"))
+    print(f"{describe(args)}, median of {args.iters} runs after {args.warmup} warm-up")
+    run_breakdown(base, ctl, batch, args.iters, args.warmup)
+
+
+if __name__ == "__main__":
+    main()

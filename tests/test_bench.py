@@ -30,21 +30,33 @@ def test_dense_products_times_every_product_of_the_graph_head():
     assert sum(line.startswith(("X W", "window", "CS-GCL")) for line in out.splitlines()) == 6
 
 
-def test_op_split_gives_ctls_excess_and_its_flops():
-    out = run("train_step.py", "--models", "VideoBaseline", "CTL-cache", "--iters", "1", "--warmup", "0",
-              "--no-memory", "--op-split", "--flops", "--height", "64", "--width", "32", "--frames", "4")
+SMALL = ("--models", "VideoBaseline", "CTL-cache", "--iters", "1", "--warmup", "0", "--height", "64", "--width", "32",
+         "--frames", "4")
+
+
+def test_step_time_and_its_split_by_operator_give_ctls_excess_and_its_flops():
+    out = run("train_step.py", *SMALL, "--no-memory", "--flops")
     base, ctl = table_row(out, "VideoBaseline"), table_row(out, "CTL-cache")
     assert base[5:10] == ["1.00", "/", "1.00", "/", "1.00"]  # x VideoBaseline: median / min / paired
     assert all(float(r) > 1 for r in ctl[5:10:2])
-    excess = table_row(out, "CTL-cache - VideoBaseline")
-    split = {r[0]: r for r in (table_row(out[out.index("torch.profiler"):], m) for m in ("VideoBaseline",
-                                                                                         "CTL-cache"))}
+    split_out = run("step_profile.py", *SMALL, "--top-ops", "3")
+    split = {m: table_row(split_out, m) for m in ("VideoBaseline", "CTL-cache")}
+    excess = table_row(split_out, "CTL-cache - VideoBaseline")
     # the products' GFLOP of the split are the models' step FLOPs; CTL has more of both kinds
     for name, row in (("VideoBaseline", base), ("CTL-cache", ctl)):
         assert abs(float(split[name][2]) - float(row[10])) < 0.06
     assert float(split["CTL-cache"][2]) > float(split["VideoBaseline"][2]) > 0
     assert abs(float(excess[4]) - (float(split["CTL-cache"][2]) - float(split["VideoBaseline"][2]))) < 0.15
     assert float(excess[3]) > 0 and float(excess[6]) > 0
+    assert split_out.count("torch.profiler, one step of") == 2
+
+
+def test_ctl_breakdown_counts_the_flops_of_every_component():
+    out = run("ctl_breakdown.py", "--iters", "0", "--warmup", "0", "--height", "64", "--width", "32",
+              "--frames", "4")
+    total = table_row(out, "CTL, sum of top-level rows")
+    base = table_row(out, "VideoBaseline, sum")
+    assert float(total[-2]) > float(base[-2]) > 0  # GFLOP: CTL's components do more work
 
 
 def test_test_throughput_times_every_stage():
