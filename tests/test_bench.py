@@ -1,9 +1,11 @@
-"""The benchmarks of the graph head run end to end at tiny shapes (they measure nothing here)."""
+"""The benchmarks run end to end at tiny shapes (they measure nothing there), and the person-box
+benchmark measures what the tracker ships (the margins of its fitted boxes)."""
 import os
 import re
 import subprocess
 import sys
 
+import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,3 +78,16 @@ def test_test_throughput_times_every_stage():
     assert "eval path against VideoBaseline's (min): VideoBaseline 1.00 x (FLOPs 1.00 x), CTL" in out
     gflop = dict(re.findall(r"(\w+) 52 clips ([\d.]+) GFLOP", out))
     assert 0 < float(gflop["VideoBaseline"]) < float(gflop["CTL"])
+
+
+VTEST = os.path.join(ROOT, "datasets", "samples", "vtest.avi")
+
+
+@pytest.mark.skipif(not os.path.exists(VTEST), reason="sample video absent (make test fetches it)")
+def test_fitted_person_boxes_fit_the_hand_checked_people_better_than_the_windows():
+    out = run("person_boxes.py")
+    assert out.startswith("25 annotated frames, 86 people, ")
+    # the frames the shipped margins were not measured on: window, shipped margins, just measured
+    window, shipped, measured = (float(v) for v in table_row(out, "odd frames")[-3:])
+    assert window < 0.55 and shipped > 0.65 and shipped - window > 0.2
+    assert abs(shipped - measured) < 0.02  # the shipped margins are what the bench measures

@@ -6,11 +6,12 @@
         [--linker deepsort] [--reid-config configs/ImageNet_MobileNetV2.yml] [--reid-weights W]
         [--config-file configs/X.yml] [KEY VALUE ...]
 
-People are found by OpenCV's HOG detector (no download) and linked over frames by
-DeepSORT (deep-sort-realtime's Kalman filter, appearance cascade and IoU fallback) on
-embeddings of the project's re-ID model: --reid-config with --reid-weights as its
-MODEL.WEIGHTS, by default VideoBaseline on the ImageNet MobileNetV2 with no re-ID
-training. `--linker iou` links by box overlap alone instead. Every frame of every
+People are found by OpenCV's HOG detector (no download), each detection window cut to
+the person inside it (hog_detector.PERSON_MARGINS, measured on hand-checked boxes; see
+bench/person_boxes.py), and linked over frames by DeepSORT (deep-sort-realtime's Kalman
+filter, appearance cascade and IoU fallback) on embeddings of the project's re-ID model:
+--reid-config with --reid-weights as its MODEL.WEIGHTS, by default VideoBaseline on the
+ImageNet MobileNetV2 with no re-ID training. `--linker iou` links by box overlap alone instead. Every frame of every
 tracklet is cropped and resized to INPUT.SIZE_TEST of --config-file. Each tracklet gets
 its own identity (the video does not say who is who), numbered after the split's
 largest pid:
@@ -49,6 +50,7 @@ from ctl_plugin.tracking import (
     video_tracklets,
     write_tracklets,
 )
+from ctl_plugin.tracking.hog_detector import PERSON_MARGINS
 from ctl_plugin.visualization.tracks import draw_tracks
 
 import torch
@@ -100,6 +102,9 @@ def parse_args(argv=None):
     p.add_argument("--upscale", type=float, default=1.5,
                    help="resize frames by this before detection: the HOG window finds people of "
                         "about 100 / upscale pixels and taller (default 1.5)")
+    p.add_argument("--hog-windows", action="store_true",
+                   help="keep the detector's 64 x 128 search windows, margins included, instead of the "
+                        "person boxes fitted inside them (hog_detector.PERSON_MARGINS)")
     p.add_argument("--max-height", type=float, default=0.5,
                    help="drop boxes taller than this fraction of the frame (default 0.5)")
     p.add_argument("--keypoints", choices=("none", *EXTRACT_BACKENDS), default="none",
@@ -130,7 +135,8 @@ def build_linker(args):
 def track(args, num_frames):
     """Detect and link: the tracklets of the video (`ctl_plugin.tracking.Track`)."""
     detector = HogPeopleDetector(args.hog_stride, args.hog_scale, args.min_score, upscale=args.upscale,
-                                 max_height=args.max_height)
+                                 max_height=args.max_height,
+                                 person_margins=None if args.hog_windows else PERSON_MARGINS)
     tracker, embed = build_linker(args)
     bar = tqdm(total=num_frames, unit="frame", desc=f"detect + link ({args.linker})", disable=args.no_progress)
     for index, frame in read_frames(args.video, args.max_frames):
