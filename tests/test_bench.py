@@ -91,3 +91,15 @@ def test_fitted_person_boxes_fit_the_hand_checked_people_better_than_the_windows
     window, shipped, measured = (float(v) for v in table_row(out, "odd frames")[-3:])
     assert window < 0.55 and shipped > 0.65 and shipped - window > 0.2
     assert abs(shipped - measured) < 0.02  # the shipped margins are what the bench measures
+
+
+@pytest.mark.skipif(not os.path.exists(VTEST), reason="sample video absent (make test fetches it)")
+def test_context_crops_find_the_pose_of_the_hand_checked_people_far_more_often():
+    out = run("pose_coverage.py")
+
+    def found(crop):  # the first column: % of the people with a pose found
+        line = next(x for x in out.splitlines() if x.startswith(crop))
+        return int(re.search(r"\((\d+) %\)", line).group(1))
+
+    share = {crop: found(crop) for crop in ("tight", "context")}
+    assert share["context"] >= 90 and share["context"] - share["tight"] >= 30  # measured: 98 against 45

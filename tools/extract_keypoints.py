@@ -4,7 +4,7 @@
         [--datasets NAME ...] [--shard i/n] [--overwrite] [KEY VALUE ...]
 
 Every frame list of every dataset named by --datasets (default: those of DATASETS.NAMES and
-DATASETS.TESTS) is written to
+DATASETS.TESTS) is written, and reported with its share of frames without a pose, to
 KEYPOINTS.CACHE_DIR (default <data root>/keypoints) in chunks. A killed run resumes
 without redoing finished chunks. `--shard i/n` runs one of n processes (one per GPU,
 e.g. with CUDA_VISIBLE_DEVICES=i and MODEL.DEVICE cuda); a final run without
@@ -70,7 +70,7 @@ def main(argv=None):
                      num_workers=cfg.KEYPOINTS.EXTRACT.NUM_WORKERS, overwrite=args.overwrite,
                      progress=not args.no_progress)
     for s in status:
-        print(f"{s.dataset}/{s.frame_list}: {s.num_frames} frames, {s.state}: {s.path}")
+        print(s)
     if args.shard[1] > 1:
         print(f"shard {args.shard[0]}/{args.shard[1]} done; run again without --shard to merge")
     return status

@@ -22,9 +22,11 @@ largest pid:
 `--gt gt.txt` (MOTChallenge ground truth of the video) scores the tracks with TrackEval's
 HOTA, IDF1, MOTA and ID switches, each track on every frame it spans.
 
-`--keypoints mediapipe` then fills the key-point cache of the split
-(KEYPOINTS.CACHE_DIR, default <root>/keypoints) so CTL can run on it with
-KEYPOINTS.SOURCE cache and KEYPOINTS.CACHE_ESTIMATOR "mediapipe:pose_landmark_full".
+`--keypoints mediapipe` estimates every crop's key-points on a crop twice the person box's
+size from the full frame (tracking/context_keypoints.py), writes them into the CSV, and
+fills the key-point cache of the split (KEYPOINTS.CACHE_DIR, default <root>/keypoints) so
+CTL can run on it with KEYPOINTS.SOURCE cache and KEYPOINTS.CACHE_ESTIMATOR
+"mediapipe:pose_landmark_full"; it reports the share of frames without a pose.
 """
 import argparse
 import logging
@@ -33,7 +35,7 @@ import os.path as osp
 from ctl_plugin.config import build_cfg
 from ctl_plugin.data import data_root
 from ctl_plugin.data.datasets.video_folder import SUBSETS, VideoFolder
-from ctl_plugin.keypoints import EXTRACT_BACKENDS
+from ctl_plugin.keypoints import EXTRACT_BACKENDS, build_offline_estimator
 from ctl_plugin.tracking import (
     METRICS,
     DeepSortTracker,
@@ -50,7 +52,9 @@ from ctl_plugin.tracking import (
     video_tracklets,
     write_tracklets,
 )
+from ctl_plugin.tracking.context_keypoints import CONTEXT, ContextKeypoints, write_split_cache
 from ctl_plugin.tracking.hog_detector import PERSON_MARGINS
+from ctl_plugin.tracking.tracklet_writer import read_crop_keypoints
 from ctl_plugin.visualization.tracks import draw_tracks
 
 import torch
@@ -108,7 +112,8 @@ def parse_args(argv=None):
     p.add_argument("--max-height", type=float, default=0.5,
                    help="drop boxes taller than this fraction of the frame (default 0.5)")
     p.add_argument("--keypoints", choices=("none", *EXTRACT_BACKENDS), default="none",
-                   help="fill the split's key-point cache with this estimator")
+                   help="estimate each crop's key-points in context with this estimator and fill the "
+                        "split's key-point cache")
     p.add_argument("--preview", metavar="PNG", help="draw the tracklets over one frame")
     p.add_argument("--gt", metavar="TXT",
                    help="MOTChallenge ground truth of the video: print the tracks' HOTA, IDF1, MOTA and "
@@ -151,17 +156,12 @@ def track(args, num_frames):
     return tracker.finish()
 
 
-def fill_keypoint_cache(cfg, root, subset, backend, progress):
-    """Extract the key-points of every frame of the split into its cache."""
-    from ctl_plugin.keypoints import build_offline_estimator
-    from ctl_plugin.keypoints.extraction import extract
-
+def fill_keypoint_cache(cfg, root, subset, estimator):
+    """The split's key-point cache, from the key-points estimated in context for its crops."""
+    split_dir = osp.join(root, VideoFolder.dataset_dir, subset)
     frames = VideoFolder(root=root).frame_lists[subset]
     cache_dir = cfg.KEYPOINTS.CACHE_DIR or osp.join(root, "keypoints")
-    status = extract({VideoFolder.dataset_name: [frames]},
-                     build_offline_estimator(cfg, backend), cache_dir, cfg.KEYPOINTS.EXTRACT.CHUNK_SIZE,
-                     cfg.KEYPOINTS.EXTRACT.BATCH_SIZE, num_workers=0, overwrite=True, progress=progress)
-    return status[0]
+    return write_split_cache(frames, read_crop_keypoints(split_dir), estimator, cache_dir, VideoFolder.dataset_name)
 
 
 def main(argv=None):
@@ -182,17 +182,24 @@ def main(argv=None):
     remove_tracklets(earlier)
     logger.info(f"{args.video}: {width} x {height}, {num_frames} frames")
     tracks = track(args, num_frames)
-    csv_path = write_tracklets(read_frames(args.video, args.max_frames), tracks, split_dir, args.camid,
-                               next_pid(split_dir), tuple(cfg.INPUT.SIZE_TEST), prefix)
     crops = sum(len(t) for t in tracks)
+    estimator = None if args.keypoints == "none" else build_offline_estimator(cfg, args.keypoints)
+    size = tuple(cfg.INPUT.SIZE_TEST)
+    bar = tqdm(total=crops, unit="crop", desc="crop" + (f" + {args.keypoints} key-points" if estimator else ""),
+               disable=args.no_progress)
+    csv_path = write_tracklets(read_frames(args.video, args.max_frames), tracks, split_dir, args.camid,
+                               next_pid(split_dir), size, prefix, progress=bar.update,
+                               keypoints=ContextKeypoints(estimator, size) if estimator else None)
+    bar.close()
     logger.info(f"{len(tracks)} tracklets, {crops} crops of {tuple(cfg.INPUT.SIZE_TEST)} in {split_dir}; "
                 f"boxes in {csv_path}")
     if args.preview:
         draw_tracks(read_frames(args.video, args.max_frames), tracks, args.preview)
         logger.info(f"preview written to {args.preview}")
-    if args.keypoints != "none":
-        status = fill_keypoint_cache(cfg, args.root, args.subset, args.keypoints, not args.no_progress)
-        logger.info(f"key-points of {status.num_frames} frames ({status.state}): {status.path}")
+    if estimator is not None:
+        path, no_pose = fill_keypoint_cache(cfg, args.root, args.subset, estimator)
+        logger.info(f"key-points (estimated on crops {CONTEXT:g} x the person box): {path}, "
+                    f"{100 * no_pose:.1f} % of the split's frames without a pose")
     if args.gt:
         gt = {t: v for t, v in read_mot(args.gt, ground_truth=True).items() if t <= num_frames}
         scores = mot_scores(gt, tracks_as_mot(tracks, num_frames))

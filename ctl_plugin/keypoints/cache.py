@@ -130,6 +130,13 @@ def cache_paths(cache_dir, dataset_name, frame_list_name):
     return stem + ".npy", stem + ".json"
 
 
+def no_pose_share(keypoints):
+    """The share of frames whose 17 confidences are all 0: the estimator found no person there
+    (CTL then pools every part over the whole map; see docs/keypoints.md). 0 for no frames."""
+    keypoints = np.asarray(keypoints)
+    return float((keypoints[..., 2].max(axis=-1) <= 0).mean()) if len(keypoints) else 0.0
+
+
 def write_sidecar(sidecar_path, info: CacheInfo):
     tmp = sidecar_path + ".tmp"
     with open(tmp, "w") as f:
@@ -254,6 +261,10 @@ class KeypointCache:
 
     def __len__(self):
         return len(self.array)
+
+    def no_pose_share(self):
+        """The share of the list's frames without a pose (`no_pose_share`)."""
+        return no_pose_share(self.array)
 
     def lookup(self, frame_indices):
         """Key-points [n, 17, 3] (float32, frame pixels) of frames `frame_indices` of the list."""

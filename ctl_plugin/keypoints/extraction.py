@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from ..io import ProcessLock, read_frame
-from .cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths
+from .cache import ChunkedCacheWriter, KeypointCache, KeypointCacheError, cache_paths, no_pose_share
 
 
 class _FrameReader(torch.utils.data.Dataset):
@@ -46,6 +46,16 @@ class SplitStatus:
     num_frames: int
     state: str  # "cached" (valid cache found), "merged" (written now) or "partial"
     path: str
+    no_pose: float = float("nan")  # share of frames without a pose (not known for "partial")
+
+    def __str__(self):
+        pose = "" if self.no_pose != self.no_pose else f", {100 * self.no_pose:.1f} % without a pose"
+        return f"{self.dataset}/{self.frame_list}: {self.num_frames} frames{pose}, {self.state}: {self.path}"
+
+
+def cached_no_pose(path):
+    """`no_pose_share` of a cache array on disk."""
+    return no_pose_share(np.load(path, mmap_mode="r"))
 
 
 def open_writer(cache_dir, dataset_name, frame_list, estimator, chunk_size, overwrite=False):
@@ -100,7 +110,8 @@ def _extract(frame_lists, estimator, cache_dir, chunk_size, batch_size, shard, n
             writer = open_writer(cache_dir, dataset_name, frame_list, estimator, chunk_size, overwrite)
             if writer is None:
                 path = cache_paths(cache_dir, dataset_name, frame_list.name)[0]
-                status.append(SplitStatus(dataset_name, frame_list.name, len(frame_list), "cached", path))
+                status.append(SplitStatus(dataset_name, frame_list.name, len(frame_list), "cached", path,
+                                          cached_no_pose(path)))
                 continue
             jobs.append((dataset_name, frame_list, writer, writer.pending(index, count)))
     total = sum(stop - start for *_, pending in jobs for start, stop in pending)
@@ -110,10 +121,11 @@ def _extract(frame_lists, estimator, cache_dir, chunk_size, batch_size, shard, n
         bar.set_postfix_str(f"{dataset_name}/{frame_list.name}")
         _extract_chunks(frame_list, writer, pending, estimator, batch_size, num_workers, bar)
         if count == 1:
-            state, path = "merged", writer.merge()
+            path = writer.merge()
+            status.append(SplitStatus(dataset_name, frame_list.name, len(frame_list), "merged", path,
+                                      cached_no_pose(path)))
         else:
-            state, path = "partial", writer.parts_dir
-        status.append(SplitStatus(dataset_name, frame_list.name, len(frame_list), state, path))
+            status.append(SplitStatus(dataset_name, frame_list.name, len(frame_list), "partial", writer.parts_dir))
     bar.close()
     return status
 

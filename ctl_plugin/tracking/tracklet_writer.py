@@ -1,5 +1,6 @@
 """Writing tracklets as a `VideoFolder` split: re-ID crops and a table of boxes."""
 import csv
+import glob
 import os
 import os.path as osp
 import shutil
@@ -8,6 +9,8 @@ import cv2
 import numpy as np
 
 TRACKS_CSV_FIELDS = ("tracklet", "pid", "camid", "frame", "x1", "y1", "x2", "y2", "detected")
+# with key-points: x, y (pixels of the crop) and confidence of each of the 17 COCO key-points
+KEYPOINT_FIELDS = tuple(f"kp{k}_{v}" for k in range(17) for v in ("x", "y", "c"))
 
 
 def crop(frame, box, size):
@@ -49,10 +52,13 @@ def next_pid(split_dir):
     return max(pids, default=-1) + 1
 
 
-def write_tracklets(frames, tracks, split_dir, camid=0, pid_start=0, size=(256, 128), prefix="t"):
+def write_tracklets(frames, tracks, split_dir, camid=0, pid_start=0, size=(256, 128), prefix="t",
+                    keypoints=None, progress=None):
     """Crop every tracklet from `frames` (an iterable of (index, BGR frame) in order) into
     `split_dir/<pid>/<camid>/<prefix><track id>/<frame>.jpg`, one identity per tracklet
     (pid_start, pid_start + 1, ...), and its boxes into `<split_dir>-<prefix>tracks.csv`.
+    keypoints: (BGR frame, box) -> [17, 3] in the crop's pixels (e.g. `ContextKeypoints`);
+    its values join each crop's row (KEYPOINT_FIELDS). progress: called once per crop.
 
     Returns the CSV's path. Only the frames the tracklets span are decoded into crops.
     """
@@ -63,20 +69,42 @@ def write_tracklets(frames, tracks, split_dir, camid=0, pid_start=0, size=(256, 
         os.makedirs(folder, exist_ok=True)
         for f, box in zip(frame_ids, boxes):
             by_frame.setdefault(int(f), []).append((folder, box))
-    last = max(by_frame, default=-1)
+    last, points = max(by_frame, default=-1), {}
     for index, frame in frames:
         for folder, box in by_frame.get(index, ()):
             path = osp.join(folder, f"{index:06d}.jpg")
             if not cv2.imwrite(path, crop(frame, box, size)):
                 raise IOError(f"cannot write crop '{path}'")
+            if keypoints is not None:
+                points[path] = keypoints(frame, box)
+            if progress is not None:
+                progress()
         if index >= last:
             break
     csv_path = f"{split_dir.rstrip('/')}-{prefix}tracks.csv"
     with open(csv_path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(TRACKS_CSV_FIELDS)
+        writer.writerow(TRACKS_CSV_FIELDS + (KEYPOINT_FIELDS if keypoints is not None else ()))
         for track, pid, frame_ids, boxes, detected in dense:
             name = f"{prefix}{track.track_id:04d}"
+            folder = tracklet_dir(split_dir, pid, camid, name)
             for fr, box, det in zip(frame_ids, boxes, detected):
-                writer.writerow([name, pid, camid, int(fr), *(f"{v:.1f}" for v in box), int(det)])
+                row = [name, pid, camid, int(fr), *(f"{v:.1f}" for v in box), int(det)]
+                if keypoints is not None:
+                    row += [f"{v:.2f}" for v in points[osp.join(folder, f"{int(fr):06d}.jpg")].reshape(-1)]
+                writer.writerow(row)
     return csv_path
+
+
+def read_crop_keypoints(split_dir):
+    """{crop path relative to split_dir: key-points [17, 3]} from every tracks CSV of the split
+    (`<split_dir>-*tracks.csv`) that holds key-points."""
+    out = {}
+    for csv_path in sorted(glob.glob(f"{glob.escape(split_dir.rstrip('/'))}-*tracks.csv")):
+        with open(csv_path, newline="") as f:
+            for row in csv.DictReader(f):
+                if KEYPOINT_FIELDS[0] not in row:
+                    break
+                rel = osp.join(row["pid"], row["camid"], row["tracklet"], f"{int(row['frame']):06d}.jpg")
+                out[rel] = np.array([float(row[k]) for k in KEYPOINT_FIELDS], np.float32).reshape(17, 3)
+    return out

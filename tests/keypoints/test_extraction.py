@@ -9,7 +9,7 @@ import sys
 import time
 
 from ctl_plugin.data.tracklets import FrameList
-from ctl_plugin.keypoints.cache import KeypointCache, KeypointCacheError
+from ctl_plugin.keypoints.cache import KeypointCache, KeypointCacheError, no_pose_share
 
 import numpy as np
 import photos
@@ -70,7 +70,18 @@ def reference(setup, tmp_path_factory):
             ("train", 14, "merged"), ("test", 6, "merged")]
         again = run(setup, cache, monkeypatch=mp)  # a finished cache is kept, not recomputed
         assert [s.state for s in again] == ["cached", "cached"]
-    return cache, read(cache)
+    result = read(cache)
+    for s in status + again:  # each split reports its share of frames without a pose
+        assert s.no_pose == no_pose_share(result[s.frame_list][0])
+        assert f"{100 * s.no_pose:.1f} % without a pose, {s.state}: " in str(s)
+    return cache, result
+
+
+def test_no_pose_share_counts_frames_whose_confidences_are_all_zero():
+    points = np.ones((8, 17, 3), np.float32)
+    points[[1, 4, 6], :, 2] = 0
+    points[2, :16, 2] = 0  # one key-point found: a pose
+    assert no_pose_share(points) == 3 / 8 and no_pose_share(np.zeros((0, 17, 3))) == 0.0
 
 
 def test_reference_cache(reference, setup):

@@ -88,6 +88,20 @@ def test_several_person_shaped_tracklets_inside_the_frame(tracked):
     assert (root / "preview.png").stat().st_size > 0
 
 
+def test_keypoints_estimated_in_context_lie_in_their_crops_and_fill_the_cache(tracked):
+    root, config, _, rows = tracked
+    points = np.array([[float(r[f"kp{k}_{v}"]) for k in range(17) for v in "xyc"] for r in rows]).reshape(-1, 17, 3)
+    height, width = 128, 64  # INPUT.SIZE_TEST of the split's config
+    assert (points[..., 0] <= width - 1).all() and (points[..., 1] <= height - 1).all() and (points >= 0).all()
+    with_pose = points[..., 2].max(-1) > 0
+    assert with_pose.mean() > 0.8  # context crops: 98 % of the hand-checked people of the clip
+    # a pose's hips lie below its shoulders, inside the crop (COCO 5, 6 shoulders; 11, 12 hips)
+    posed = points[with_pose]
+    assert (posed[:, [11, 12], 1].mean(1) > posed[:, [5, 6], 1].mean(1)).mean() > 0.9
+    cache = np.load(root / "keypoints" / "VideoFolder" / "gallery.npy")
+    assert cache.shape == (len(rows), 17, 3) and ((cache[..., 2].max(-1) > 0).mean() == with_pose.mean())
+
+
 def test_iou_linking_is_kept_for_comparison_and_scored_against_ground_truth(tmp_path, capsys):
     """--gt: a ground truth of one person box on frames 1-100 and one past --max-frames."""
     gt = tmp_path / "gt.txt"
