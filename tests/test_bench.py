@@ -103,3 +103,18 @@ def test_context_crops_find_the_pose_of_the_hand_checked_people_far_more_often()
 
     share = {crop: found(crop) for crop in ("tight", "context")}
     assert share["context"] >= 90 and share["context"] - share["tight"] >= 30  # measured: 98 against 45
+
+
+@pytest.mark.skipif(not os.path.exists(VTEST), reason="sample video absent (make test fetches it)")
+def test_tracker_stages_time_every_stage_of_the_tools_pipeline():
+    out = run("tracker_stages.py", "--frames", "12", "--threads", "1", "--", "--linker", "iou", "--frame-step", "2")
+    assert out.startswith("vtest.avi: 12 frames, linker iou, frame step 2, HOG upscale 1.5 stride 8 scale 1.1")
+    rows = {stage: table_row(out, stage) for stage in ("read", "detect", "link", "write")}
+    for row in rows.values():  # s, ms / frame, frames/s, % of the stages, all from one time
+        seconds, per_frame, rate, share = (float(v) for v in row[1:5])
+        # ms / frame is printed to 0.005: the product is 1000 within that rounding times the rate
+        assert per_frame > 0 and abs(per_frame * rate - 1e3) <= 0.005 * rate + 1
+    assert abs(sum(float(r[4]) for r in rows.values()) - 100) < 0.1
+    assert float(table_row(out, "embed")[1]) == 0  # the IoU linker embeds nothing
+    total = table_row(out, "all")  # "all stages": the tool's frames/s
+    assert abs(float(total[3]) * float(total[4]) - 1e3) <= 0.005 * float(total[4]) + 1

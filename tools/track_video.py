@@ -54,6 +54,7 @@ from ctl_plugin.tracking import (
 )
 from ctl_plugin.tracking.context_keypoints import CONTEXT, ContextKeypoints, write_split_cache
 from ctl_plugin.tracking.hog_detector import PERSON_MARGINS
+from ctl_plugin.tracking.pipeline import track_frames, untimed
 from ctl_plugin.tracking.tracklet_writer import read_crop_keypoints
 from ctl_plugin.visualization.tracks import draw_tracks
 
@@ -137,23 +138,19 @@ def build_linker(args):
     return tracker, build_reid_embedder(reid_cfg)
 
 
-def track(args, num_frames):
+def build_detector(args):
+    return HogPeopleDetector(args.hog_stride, args.hog_scale, args.min_score, upscale=args.upscale,
+                             max_height=args.max_height, person_margins=None if args.hog_windows else PERSON_MARGINS)
+
+
+def track(args, num_frames, clock=untimed):
     """Detect and link: the tracklets of the video (`ctl_plugin.tracking.Track`)."""
-    detector = HogPeopleDetector(args.hog_stride, args.hog_scale, args.min_score, upscale=args.upscale,
-                                 max_height=args.max_height,
-                                 person_margins=None if args.hog_windows else PERSON_MARGINS)
     tracker, embed = build_linker(args)
     bar = tqdm(total=num_frames, unit="frame", desc=f"detect + link ({args.linker})", disable=args.no_progress)
-    for index, frame in read_frames(args.video, args.max_frames):
-        if index % args.frame_step == 0:
-            boxes, scores = detector(frame)
-            if embed is None:
-                tracker.update(index, boxes, scores)
-            else:
-                tracker.update(index, boxes, scores, embed(frame, boxes))
-        bar.update()
+    tracks = track_frames(read_frames(args.video, args.max_frames), build_detector(args), tracker, embed,
+                          args.frame_step, clock, bar.update)
     bar.close()
-    return tracker.finish()
+    return tracks
 
 
 def fill_keypoint_cache(cfg, root, subset, estimator):
