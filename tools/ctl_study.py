@@ -62,6 +62,9 @@ ROWS = {  # name: (config, keys), in the order they are run
     "CTL, interleaved test clips": (CTL, ["VIDEO.TEST.MODE", "interleaved"]),
     "VideoBaseline, triplet on raw features": (BASELINE, ["MODEL.LOSSES.TRI.NORM_FEAT", "False"]),
     "VideoBaseline, interleaved test clips": (BASELINE, ["VIDEO.TEST.MODE", "interleaved"]),
+    # the pretrained regime's initial states of the part terms, from scratch
+    "CTL, part term through a BN whose weight starts at 0": (CTL, ["CTL.FUSION.PART_TERM", "zero_bn"]),
+    "CTL, no part term (control: three heads on V_f^g)": (CTL, ["CTL.FUSION.PART_TERM", "none"]),
 }
 FREEZE_WARM_UP = ["MODEL.FREEZE_LAYERS", "['backbone']", "SOLVER.FREEZE_ITERS", "48"]  # 4 epochs of 12 iterations
 PRETRAINED_ROWS = {
