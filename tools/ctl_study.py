@@ -80,6 +80,7 @@ PRETRAINED_ROWS = {
                                                          "SOLVER.HEADS_LR_FACTOR", "10.0"]),
     "CTL, scalar at 0, backbone frozen for 4 epochs": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_scale",
                                                                         *FREEZE_WARM_UP]),
+    "CTL as shipped, backbone frozen for 4 epochs": (PRETRAINED_CTL, FREEZE_WARM_UP),
     "VideoBaseline, heads lr x 10": (PRETRAINED_BASELINE, ["SOLVER.HEADS_LR_FACTOR", "10.0"]),
     "VideoBaseline, backbone frozen for 4 epochs": (PRETRAINED_BASELINE, FREEZE_WARM_UP),
 }
