@@ -19,28 +19,12 @@ from ctl_plugin.keypoints import EXTRACT_BACKENDS, build_offline_estimator
 from ctl_plugin.tracking import read_frames
 from ctl_plugin.tracking.box_annotations import read_box_annotations
 from ctl_plugin.tracking.context_keypoints import CONTEXT, ContextKeypoints
-from ctl_plugin.tracking.tracklet_writer import crop
 
-import cv2
 import numpy as np
 from tabulate import tabulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = (256, 128)
-
-
-def resized(estimator, factor_w, factor_h):
-    """(frame, box) -> key-points in the box's crop at SIZE, estimated on the box grown by the
-    factors and resized to SIZE."""
-    def keypoints(frame, box):
-        cx, cy, w, h = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]
-        region = np.array([cx - w * factor_w / 2, cy - h * factor_h / 2, cx + w * factor_w / 2,
-                           cy + h * factor_h / 2], np.float32)
-        points = estimator.estimate([cv2.cvtColor(crop(frame, region, SIZE), cv2.COLOR_BGR2RGB)])[0]
-        in_frame = region[:2] + points[:, :2] * (region[2:] - region[:2]) / np.array(SIZE[::-1])
-        points[:, :2] = (in_frame - box[:2]) * np.array(SIZE[::-1]) / (box[2:] - box[:2])
-        return points
-    return keypoints
 
 
 def plausible(points, box):
@@ -60,10 +44,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     annotations = read_box_annotations(args.annotations)
     estimator = build_offline_estimator(build_cfg(None, args.opts), args.keypoints)
-    context = ContextKeypoints(estimator, SIZE).unclipped  # positions outside the crop kept
-    crops = {"tight re-ID crop, 256 x 128": resized(estimator, 1.0, 1.0),
-             "HOG-window-sized crop, 256 x 128": resized(estimator, 1.75, 1.33),
-             f"context crop (x {CONTEXT:g}, ContextKeypoints)": context}
+    # key-points in the re-ID crop's pixels, those outside it kept where they are
+    crops = {"tight re-ID crop, 256 x 128": ContextKeypoints(estimator, SIZE, 1.0, input_size=SIZE).unclipped,
+             "HOG-window-sized crop, 256 x 128": ContextKeypoints(estimator, SIZE, (1.75, 1.33),
+                                                                   input_size=SIZE).unclipped,
+             f"context crop (x {CONTEXT:g}, ContextKeypoints)": ContextKeypoints(estimator, SIZE).unclipped}
     counts = {name: [0, 0] for name in crops}
     people = 0
     for index, frame in read_frames(args.video, max(annotations) + 1):

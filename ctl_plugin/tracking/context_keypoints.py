@@ -19,27 +19,31 @@ CONTEXT = 2.0
 
 
 def context_box(box, factor=CONTEXT):
-    """The box scaled by `factor` about its centre (x1 y1 x2 y2)."""
+    """The box scaled about its centre by `factor`, or by (width factor, height factor)."""
+    fx, fy = (factor, factor) if np.isscalar(factor) else factor
     x1, y1, x2, y2 = (float(v) for v in box)
-    cx, cy, hw, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * factor / 2, (y2 - y1) * factor / 2
+    cx, cy, hw, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * fx / 2, (y2 - y1) * fy / 2
     return np.array([cx - hw, cy - hh, cx + hw, cy + hh], np.float32)
 
 
 class ContextKeypoints:
     """(BGR frame, person box) -> COCO-17 key-points [17, 3] in the pixels of the box's crop
     resized to `size` (H, W), estimated by `estimator` (`estimate(RGB frames) -> [n, 17, 3]`)
-    on the context crop at the frame's own resolution. Key-points are clipped to the crop; a
-    crop without a pose gets zeros (confidence 0)."""
+    on the context crop (`context_box(box, factor)`), at the frame's own resolution or
+    resized to `input_size` (H, W). Key-points are clipped to the crop; a crop without a
+    pose gets zeros (confidence 0)."""
 
-    def __init__(self, estimator, size, factor=CONTEXT):
+    def __init__(self, estimator, size, factor=CONTEXT, input_size=None):
         self.estimator = estimator
         self.size = tuple(size)
-        self.factor = float(factor)
+        self.factor = factor
+        self.input_size = input_size
 
     def unclipped(self, frame, box):
         """The key-points in the crop's pixels, those outside the crop left where they are."""
         region = context_box(box, self.factor)
-        width, height = max(round(float(region[2] - region[0])), 1), max(round(float(region[3] - region[1])), 1)
+        height, width = self.input_size or (max(round(float(region[3] - region[1])), 1),
+                                            max(round(float(region[2] - region[0])), 1))
         image = cv2.cvtColor(crop(frame, region, (height, width)), cv2.COLOR_BGR2RGB)
         keypoints = np.array(self.estimator.estimate([image])[0], np.float32)
         scale = np.array([(region[2] - region[0]) / width, (region[3] - region[1]) / height], np.float32)
@@ -54,6 +58,7 @@ class ContextKeypoints:
         keypoints = self.unclipped(frame, box)
         keypoints[:, :2] = keypoints[:, :2].clip(0, [self.size[1] - 1, self.size[0] - 1])
         return keypoints
+
 
 def write_split_cache(frame_list, crop_keypoints, estimator, cache_dir, dataset_name):
     """The key-point cache of a split's frame list, from the key-points estimated in context

@@ -28,6 +28,17 @@ class Corners:
 
 def test_context_box_scales_about_the_centre():
     np.testing.assert_allclose(context_box([10, 20, 30, 60], 2.0), [0, 0, 40, 80])
+    np.testing.assert_allclose(context_box([10, 20, 30, 60], (1.5, 1.0)), [5, 20, 35, 60])
+
+
+def test_a_fixed_input_size_maps_back_the_same_way():
+    frame = np.zeros((200, 300, 3), np.uint8)
+    estimator = Corners()
+    points = ContextKeypoints(estimator, (128, 64), (1.5, 1.0), input_size=(256, 128)).unclipped(
+        frame, np.array([100, 40, 120, 100], np.float32))
+    assert estimator.sizes == [(256, 128)]
+    # the context is 30 x 60 around the box's centre: its corners lie a quarter box outside in x
+    np.testing.assert_allclose(points[:3], [[32, 64, 0.9], [-16, 0, 0.8], [80, 128, 0.7]], atol=1e-4)
 
 
 def test_keypoints_map_from_the_context_crop_into_the_re_id_crop():
