@@ -20,7 +20,9 @@ largest pid:
     <root>/video-folder/<subset>-<video>_tracks.csv      boxes of every crop
 
 `--gt gt.txt` (MOTChallenge ground truth of the video) scores the tracks with TrackEval's
-HOTA, IDF1, MOTA and ID switches, each track on every frame it spans.
+HOTA, IDF1, MOTA and ID switches, each track on every frame it spans. `--gt boxes.json`
+(person boxes with identities on some frames, as tests/fixtures/vtest_person_boxes.json)
+scores them on the annotated frames, without the boxes that lie on its ignore regions.
 
 `--keypoints mediapipe` estimates every crop's key-points on a crop twice the person box's
 size from the full frame (tracking/context_keypoints.py), writes them into the CSV, and
@@ -52,6 +54,7 @@ from ctl_plugin.tracking import (
     video_tracklets,
     write_tracklets,
 )
+from ctl_plugin.tracking.box_annotations import read_annotated_tracks
 from ctl_plugin.tracking.context_keypoints import CONTEXT, ContextKeypoints, write_split_cache
 from ctl_plugin.tracking.hog_detector import PERSON_MARGINS
 from ctl_plugin.tracking.pipeline import track_frames, untimed
@@ -116,9 +119,9 @@ def parse_args(argv=None):
                    help="estimate each crop's key-points in context with this estimator and fill the "
                         "split's key-point cache")
     p.add_argument("--preview", metavar="PNG", help="draw the tracklets over one frame")
-    p.add_argument("--gt", metavar="TXT",
-                   help="MOTChallenge ground truth of the video: print the tracks' HOTA, IDF1, MOTA and "
-                        "ID switches (TrackEval)")
+    p.add_argument("--gt", metavar="FILE",
+                   help="ground truth of the video, MOTChallenge text or annotated person boxes (.json): "
+                        "print the tracks' HOTA, IDF1, MOTA and ID switches (TrackEval)")
     p.add_argument("--overwrite", action="store_true", help="replace this video's earlier tracklets")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--config-file", default="", metavar="FILE",
@@ -161,6 +164,19 @@ def fill_keypoint_cache(cfg, root, subset, estimator):
     return write_split_cache(frames, read_crop_keypoints(split_dir), estimator, cache_dir, VideoFolder.dataset_name)
 
 
+def read_ground_truth(path, num_frames):
+    """--gt up to frame `num_frames`: {"gt", "frames" (None: all), "ignore" (None: none)}, as
+    `mot_scores` takes them."""
+    if path.endswith(".json"):
+        gt, ignore = read_annotated_tracks(path)
+        frames = [t for t in gt if t <= num_frames]
+        if not frames:
+            raise ValueError(f"--gt {path}: no annotated frame among the video's first {num_frames}")
+        return {"gt": gt, "frames": frames, "ignore": ignore}
+    gt = {t: v for t, v in read_mot(path, ground_truth=True).items() if t <= num_frames}
+    return {"gt": gt, "frames": None, "ignore": None}
+
+
 def main(argv=None):
     args = parse_args(argv)
     setup_logger(name="ctl_plugin")
@@ -176,6 +192,7 @@ def main(argv=None):
     if earlier and not args.overwrite:
         raise FileExistsError(f"'{split_dir}' already holds {len(earlier)} tracklets of '{prefix[:-1]}' "
                               f"on camera {args.camid} (e.g. '{earlier[0]}'); pass --overwrite to replace them")
+    truth = read_ground_truth(args.gt, num_frames) if args.gt else None
     remove_tracklets(earlier)
     logger.info(f"{args.video}: {width} x {height}, {num_frames} frames")
     tracks = track(args, num_frames)
@@ -197,9 +214,8 @@ def main(argv=None):
         path, no_pose = fill_keypoint_cache(cfg, args.root, args.subset, estimator)
         logger.info(f"key-points (estimated on crops {CONTEXT:g} x the person box): {path}, "
                     f"{100 * no_pose:.1f} % of the split's frames without a pose")
-    if args.gt:
-        gt = {t: v for t, v in read_mot(args.gt, ground_truth=True).items() if t <= num_frames}
-        scores = mot_scores(gt, tracks_as_mot(tracks, num_frames))
+    if truth is not None:
+        scores = mot_scores(truth["gt"], tracks_as_mot(tracks, num_frames), truth["frames"], truth["ignore"])
         print(tabulate([[f"{100 * scores[m]:.1f}" if m != "IDSW" else scores[m] for m in METRICS]],
                        headers=[f"{m} (%)" if m != "IDSW" else m for m in METRICS]))
         return tracks, csv_path, scores

@@ -1,20 +1,26 @@
 """Hand-checked person boxes of a video's frames, and detections matched to them.
 
 The file (e.g. tests/fixtures/vtest_person_boxes.json) holds, per annotated frame, the
-boxes of whole, visible people and `ignore` regions (groups, people partly hidden or cut
-by the frame's edge) where a detection is neither right nor wrong.
+boxes of whole, visible people, optionally their identities (`person_ids`), and `ignore`
+regions (groups, people partly hidden or cut by the frame's edge) where a detection is
+neither right nor wrong.
 """
 import json
 
 import numpy as np
 
+from .track import to_ltwh
+
+
+def _frames(path):
+    with open(path) as f:
+        return json.load(f).get("frames", {})
+
 
 def read_box_annotations(path):
     """{frame index: (people [n, 4], ignore [m, 4])}, boxes x1 y1 x2 y2 in frame pixels."""
-    with open(path) as f:
-        data = json.load(f)
     out = {}
-    for frame, entry in data.get("frames", {}).items():
+    for frame, entry in _frames(path).items():
         try:
             people, ignore = (np.asarray(entry[k], np.float32).reshape(-1, 4) for k in ("person", "ignore"))
         except (KeyError, TypeError, ValueError) as e:
@@ -26,6 +32,22 @@ def read_box_annotations(path):
     if not out:
         raise ValueError(f"{path}: no annotated frame (expected a 'frames' object)")
     return out
+
+
+def read_annotated_tracks(path):
+    """The annotations as ground truth of tracks, frames 1-based as in MOTChallenge files:
+    ({frame: (ids [n], boxes [n, 4] left top width height)}, {frame: ignore regions [m, 4]
+    x1 y1 x2 y2}); every annotated frame is a key of both, with people or without."""
+    boxes, entries = read_box_annotations(path), _frames(path)
+    gt, ignore = {}, {}
+    for frame, (people, regions) in boxes.items():
+        ids = entries[str(frame)].get("person_ids")
+        if ids is None or len(ids) != len(people) or len(set(ids)) != len(ids):
+            raise ValueError(f"{path}: frame {frame}: expected 'person_ids', one distinct id per person box "
+                             f"({len(people)}), got {ids!r}")
+        gt[frame + 1] = (np.asarray(ids, np.int64), to_ltwh(people))
+        ignore[frame + 1] = regions
+    return gt, ignore
 
 
 def covered_share(box, regions):

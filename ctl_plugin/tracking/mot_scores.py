@@ -6,10 +6,15 @@ with 1-based frames. Ground-truth rows whose 7th column is 0 are "not to be cons
 (MOT16 and later) and are dropped; the tracker's 7th column is its confidence and is kept.
 Boxes are matched by IoU, as TrackEval's MOTChallenge 2D box benchmark does; its extra
 removal of tracker boxes matched to distractor classes (MOT17's classes 2-12) is not applied.
+
+Ground truth annotated on some frames only, with ignore regions (box_annotations.py's
+`read_annotated_tracks`), is scored on those frames, after the tracker's boxes that lie mostly
+inside an ignore region (a group, a person cut by the frame's edge) are dropped.
 """
 import numpy as np
 from deep_sort_realtime.deep_sort.iou_matching import iou
 
+from .box_annotations import covered_share
 from .track import to_ltwh
 
 METRICS = ("HOTA", "IDF1", "MOTA", "IDSW")
@@ -62,11 +67,24 @@ def box_iou(a, b):
     return np.stack([iou(box, b) for box in a]) if len(a) else np.zeros((0, len(b)))
 
 
-def sequence_data(gt, tracks):
-    """TrackEval's per-sequence input from two `read_mot` results (ids relabelled 0..n-1)."""
-    frames = range(1, max([*gt, *tracks, 0]) + 1)
-    gt_ids = {v: k for k, v in enumerate(sorted({int(i) for ids, _ in gt.values() for i in ids}))}
-    tr_ids = {v: k for k, v in enumerate(sorted({int(i) for ids, _ in tracks.values() for i in ids}))}
+def outside_ignored(tracks, ignore, min_share=0.5):
+    """`tracks` (a `read_mot` result) without the boxes that have at least `min_share` of their
+    area inside one of their frame's ignore regions ({frame: [m, 4] x1 y1 x2 y2})."""
+    out = {}
+    for frame, (ids, boxes) in tracks.items():
+        corners = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+        inside = [covered_share(region, corners) for region in ignore.get(frame, [])]  # [m][n]
+        keep = ~(np.array(inside) >= min_share).any(0) if inside else np.ones(len(ids), bool)
+        out[frame] = (ids[keep], boxes[keep])
+    return out
+
+
+def sequence_data(gt, tracks, frames=None):
+    """TrackEval's per-sequence input from two `read_mot` results (ids relabelled 0..n-1), one
+    timestep per frame of `frames` (default: every frame from 1 to the last of either)."""
+    frames = range(1, max([*gt, *tracks, 0]) + 1) if frames is None else sorted(frames)
+    gt_ids = {v: k for k, v in enumerate(sorted({int(i) for t in frames for i in gt.get(t, [[]])[0]}))}
+    tr_ids = {v: k for k, v in enumerate(sorted({int(i) for t in frames for i in tracks.get(t, [[]])[0]}))}
     empty = (np.zeros(0, int), np.zeros((0, 4)))
     data = {"num_timesteps": len(frames), "num_gt_ids": len(gt_ids), "num_tracker_ids": len(tr_ids),
             "gt_ids": [], "tracker_ids": [], "similarity_scores": [], "num_gt_dets": 0, "num_tracker_dets": 0}
@@ -80,12 +98,15 @@ def sequence_data(gt, tracks):
     return data
 
 
-def mot_scores(gt, tracks):
+def mot_scores(gt, tracks, frames=None, ignore=None):
     """{"HOTA", "IDF1", "MOTA" (fractions), "IDSW" (a count)} of `tracks` against `gt`
-    (`read_mot` results), computed by TrackEval."""
+    (`read_mot` results), computed by TrackEval on `frames` (default: all), after dropping the
+    tracker's boxes on `ignore` regions (`outside_ignored`)."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
-    data, quiet = sequence_data(gt, tracks), {"PRINT_CONFIG": False}
+    if ignore is not None:
+        tracks = outside_ignored(tracks, ignore)
+    data, quiet = sequence_data(gt, tracks, frames), {"PRINT_CONFIG": False}
     hota = HOTA(quiet).eval_sequence(data)
     clear = CLEAR(quiet).eval_sequence(data)
     identity = Identity(quiet).eval_sequence(data)

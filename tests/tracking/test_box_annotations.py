@@ -1,11 +1,19 @@
 """Person boxes inside detection windows, hand-checked annotations, and detections matched to them."""
 import json
+import os
 
-from ctl_plugin.tracking.box_annotations import covered_share, match_detections, read_box_annotations
+from ctl_plugin.tracking.box_annotations import (
+    covered_share,
+    match_detections,
+    read_annotated_tracks,
+    read_box_annotations,
+)
 from ctl_plugin.tracking.hog_detector import PERSON_MARGINS, fit_person_boxes
 
 import numpy as np
 import pytest
+
+VTEST_BOXES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "vtest_person_boxes.json")
 
 
 def test_fitting_cuts_each_margin_as_a_share_of_the_window():
@@ -41,3 +49,30 @@ def test_annotations_load_and_bad_ones_name_the_file_and_frame(tmp_path):
         bad.write_text(json.dumps({"frames": frames}))
         with pytest.raises(ValueError, match=f"bad.json: {message}"):
             read_box_annotations(str(bad))
+
+
+def test_annotated_tracks_are_one_based_left_top_width_height_with_their_ids(tmp_path):
+    path = tmp_path / "boxes.json"
+    path.write_text(json.dumps({"frames": {
+        "0": {"person": [[1, 2, 5, 9], [10, 0, 20, 30]], "person_ids": [7, 3], "ignore": [[30, 0, 40, 9]]},
+        "4": {"person": [], "person_ids": [], "ignore": []}}}))
+    gt, ignore = read_annotated_tracks(str(path))
+    assert sorted(gt) == sorted(ignore) == [1, 5]
+    assert gt[1][0].tolist() == [7, 3] and gt[1][1].tolist() == [[1, 2, 4, 7], [10, 0, 10, 30]]
+    assert ignore[1].tolist() == [[30, 0, 40, 9]] and gt[5][1].shape == ignore[5].shape == (0, 4)
+    for ids in (None, [7], [7, 7]):
+        frame = {"person": [[1, 2, 5, 9], [10, 0, 20, 30]], "ignore": []}
+        if ids is not None:
+            frame["person_ids"] = ids
+        path.write_text(json.dumps({"frames": {"2": frame}}))
+        message = r"boxes.json: frame 2: expected 'person_ids', one distinct id per person box \(2\)"
+        with pytest.raises(ValueError, match=message):
+            read_annotated_tracks(str(path))
+
+
+def test_vtest_annotations_hold_every_person_with_an_identity():
+    gt, ignore = read_annotated_tracks(VTEST_BOXES)
+    assert sorted(gt) == [f + 1 for f in range(0, 795, 33)]
+    assert sum(len(ids) for ids, _ in gt.values()) == 86 and sum(len(r) for r in ignore.values()) == 40
+    ids = np.concatenate([ids for ids, _ in gt.values()])
+    assert sorted(set(ids.tolist())) == list(range(1, 21))  # 20 people, numbered by first appearance

@@ -4,11 +4,20 @@ import importlib.util
 import os
 
 from ctl_plugin.tracking import Track
-from ctl_plugin.tracking.mot_scores import MotFileError, box_iou, mot_scores, read_mot, tracks_as_mot
+from ctl_plugin.tracking.box_annotations import read_annotated_tracks
+from ctl_plugin.tracking.mot_scores import (
+    MotFileError,
+    box_iou,
+    mot_scores,
+    outside_ignored,
+    read_mot,
+    tracks_as_mot,
+)
 
 import numpy as np
 import pytest
 
+VTEST_BOXES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "vtest_person_boxes.json")
 DATA = os.path.join(os.path.dirname(importlib.util.find_spec("motmetrics").origin), "data")
 # motmetrics' own expected values for these files (its test suite, the same CLEAR and
 # Identity definitions at IoU 0.5)
@@ -75,3 +84,37 @@ def test_tracks_as_mot_gives_every_spanned_frame_one_based_in_left_top_width_hei
     assert sorted(mot) == [1, 2, 3]
     assert mot[2][0].tolist() == [7] and np.allclose(mot[2][1], [[11, 20, 20, 40]])
     assert mot_scores(mot, tracks_as_mot([track], num_frames=3))["MOTA"] == 1.0
+
+
+def test_boxes_mostly_inside_an_ignore_region_are_dropped():
+    ids = np.array([1, 2, 3, 4])
+    boxes = np.array([[0, 0, 10, 10],     # half inside the region: dropped
+                      [6, 0, 10, 10],     # 40 % inside: kept
+                      [2, 2, 1, 1],       # wholly inside: dropped
+                      [50, 50, 10, 10]])  # elsewhere: kept
+    kept = outside_ignored({1: (ids, boxes), 2: (ids, boxes)}, {1: np.array([[-20, -5, 5, 20.]])})
+    assert kept[1][0].tolist() == [2, 4] and np.array_equal(kept[1][1], boxes[[1, 3]])
+    assert kept[2][0].tolist() == [1, 2, 3, 4]  # a frame without regions keeps every box
+
+
+def test_sparse_ground_truth_is_scored_on_its_frames_without_its_ignore_regions():
+    """vtest.avi's annotated person boxes as a tracker output score 1.0 with extra boxes on
+    frames nobody annotated and on the ignore regions, and lower with either counted."""
+    gt, ignore = read_annotated_tracks(VTEST_BOXES)
+    frames = sorted(gt)
+    tracks = {t: (ids.copy(), boxes.copy()) for t, (ids, boxes) in gt.items()}
+    tracks[2] = (np.array([1]), np.array([[100, 100, 30, 80.]]))  # frame 2 is not annotated
+    for t, regions in ignore.items():  # a box on each frame's first ignore region
+        if len(regions):
+            ids, boxes = tracks[t]
+            region = np.concatenate([regions[0, :2], regions[0, 2:] - regions[0, :2]])
+            tracks[t] = (np.append(ids, 99), np.concatenate([boxes, region[None]]))
+    perfect = {"HOTA": 1.0, "IDF1": 1.0, "MOTA": 1.0, "IDSW": 0}
+    assert mot_scores(gt, tracks, frames, ignore) == perfect
+    assert mot_scores(gt, tracks, frames)["MOTA"] < 1.0
+    assert mot_scores(gt, tracks, ignore=ignore)["MOTA"] < 1.0
+    # two people (ids 2 and 6, both seen before and after frame 300) swap identities there
+    swapped = {t: (np.where(ids == 2, 6, np.where(ids == 6, 2, ids)) if t > 300 else ids, boxes)
+               for t, (ids, boxes) in gt.items()}
+    scores = mot_scores(gt, swapped, frames, ignore)
+    assert scores["IDSW"] >= 2 and scores["IDF1"] < 1.0 and scores["HOTA"] < 1.0 and scores["MOTA"] < 1.0

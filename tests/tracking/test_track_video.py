@@ -116,6 +116,25 @@ def test_iou_linking_is_kept_for_comparison_and_scored_against_ground_truth(tmp_
     assert "HOTA (%)    IDF1 (%)    MOTA (%)    IDSW" in capsys.readouterr().out
 
 
+def test_annotated_person_boxes_are_ground_truth_on_their_frames(tmp_path):
+    """--gt boxes.json: scored on the annotated frames the run reaches, with its ignore regions;
+    a file read before tracking, so that a bad one fails at once."""
+    truth = track_video.read_ground_truth(os.path.join(REPO, "tests", "fixtures", "vtest_person_boxes.json"), 100)
+    assert truth["frames"] == [1, 34, 67, 100] and len(truth["gt"][34][0]) == 2 and len(truth["ignore"][34]) == 1
+    gt = tmp_path / "gt.txt"
+    gt.write_text("1,1,300,200,40,100,1,1,1\n5,1,300,200,40,100,1,1,1\n")
+    assert sorted(track_video.read_ground_truth(str(gt), 3)["gt"]) == [1]
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text('{"frames": {"200": {"person": [], "person_ids": [], "ignore": []}}}')
+    with pytest.raises(ValueError, match="no annotated frame among the video's first 100"):
+        track_video.read_ground_truth(str(boxes), 100)
+    boxes.write_text('{"frames": {"0": {"person": [[1, 2, 5, 9]], "ignore": []}}}')
+    with pytest.raises(ValueError, match="frame 0: expected 'person_ids'"):
+        track_video.main(["--video", VIDEO, "--root", str(tmp_path), "--max-frames", "2", "--no-progress",
+                          "--gt", str(boxes)])
+    assert not (tmp_path / "video-folder").exists()
+
+
 def test_refuses_to_overwrite_earlier_tracklets(tracked):
     root = tracked[0]
     with pytest.raises(FileExistsError, match="--overwrite"):
