@@ -1,6 +1,7 @@
 """Every tool answers --help, and takes any config, GRL's and STMN's included."""
 import glob
 import importlib.util
+import json
 import os
 
 from ctl_plugin.config import build_cfg
@@ -69,3 +70,14 @@ def test_extract_keypoints_on_stmn(mars_root):
     assert {s.frame_list: s.state for s in status} == {"bbox_train": "merged", "bbox_test": "merged"}
     assert (cache / "MARS" / "bbox_train.npy").exists() and (cache / "MARS" / "bbox_test.json").exists()
     assert not (cache / "iLIDSVID").exists()
+
+
+def test_ctl_study_curve_ends_with_the_final_evaluation(tmp_path):
+    """The evaluations that metrics.json holds, then the record's own mAP after the last iteration."""
+    study = load_tool(os.path.join(ROOT, "tools", "ctl_study.py"))
+    lines = [{"iteration": 11, "total_loss": 3.0}, {"iteration": 95, "mAP": 66.3}, {"iteration": 95, "total_loss": 2.0},
+             {"iteration": 191, "mAP": 72.9}, {"iteration": 383, "total_loss": 1.0}]
+    (tmp_path / "metrics.json").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert study.evaluation_curve(str(tmp_path)) == [[96, 66.3], [192, 72.9]]
+    assert study.evaluation_curve(str(tmp_path), 77.6) == [[96, 66.3], [192, 72.9], [384, 77.6]]
+    assert study.evaluation_curve(str(tmp_path / "missing"), 77.6) == []

@@ -10,6 +10,7 @@ MobileNetV2 fine-tuned, configs/Study/Pretrained), each with its own rows.
                                                            # the runs the defaults were chosen by
     python tools/ctl_study.py --regime pretrained --set tuning --seeds 0
     python tools/ctl_study.py --list                       # the rows and their keys
+    python tools/ctl_study.py --rows "VideoBaseline" --plot curves.png   # and their mAP curves
 
 Both sets come from the project's generator with fixed seeds (48 training and 48 test
 identities, occlusion on), and are written under --out on first use. Every run is a
@@ -129,7 +130,7 @@ def run_one(job):
     results = main(args)
     record = {"row": row, "seed": seed, "Rank-1": float(results["Rank-1"]), "mAP": float(results["mAP"]),
               "seconds": training_seconds(run_dir) or time.time() - start, "keys": keys}
-    record["curve"] = evaluation_curve(run_dir)
+    record["curve"] = evaluation_curve(run_dir, record["mAP"])
     if config in (CTL, PRETRAINED_CTL):
         record["branches"] = branch_maps(args, run_dir)
     tmp = os.path.join(run_dir, "results.json.tmp")
@@ -152,18 +153,22 @@ def training_seconds(run_dir):
     return 3600 * h + 60 * m + s
 
 
-def evaluation_curve(run_dir):
+def evaluation_curve(run_dir, final_map=None):
     """[[iterations trained, mAP], ...] of the evaluations during the training that fast-reid's
-    metrics.json holds (the final one is the record's own mAP)."""
-    curve = []
+    metrics.json holds, then `final_map` (the record's own, evaluated after the last iteration
+    that metrics.json logs) when given."""
+    curve, last = [], None
     try:
         with open(os.path.join(run_dir, "metrics.json")) as f:
             for line in f:
                 entry = json.loads(line)
+                last = entry["iteration"] + 1
                 if "mAP" in entry:
-                    curve.append([entry["iteration"] + 1, float(entry["mAP"])])
+                    curve.append([last, float(entry["mAP"])])
     except OSError:
         pass
+    if final_map is not None and last is not None and (not curve or curve[-1][0] < last):
+        curve.append([last, float(final_map)])
     return curve
 
 
@@ -213,6 +218,7 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=1, help="runs at a time (they share the CPU threads)")
     p.add_argument("--out", default=os.path.join(ROOT, "logs", "ctl_study"))
     p.add_argument("--list", action="store_true", help="print the rows and their keys, then exit")
+    p.add_argument("--plot", metavar="PNG", help="draw the rows' mAP against training iterations")
     args = p.parse_args(argv)
     baseline, ctl, regime_rows, folder = REGIMES[args.regime]
     regime_rows = dict(regime_rows)
@@ -233,10 +239,10 @@ def main(argv=None):
         p.error(f"unknown rows {unknown}; see --list")
     data_root = set_root(args.out, args.set)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    jobs, records = [], []
+    jobs, records, run_dirs = [], [], {}
     for row in rows:
         for seed in args.seeds:
-            run_dir = os.path.join(args.out, folder, args.set, slug(row), f"seed{seed}")
+            run_dir = run_dirs[row, seed] = os.path.join(args.out, folder, args.set, slug(row), f"seed{seed}")
             done = os.path.join(run_dir, "results.json")
             if os.path.exists(done):
                 with open(done) as f:
@@ -256,6 +262,14 @@ def main(argv=None):
     print(table)
     with open(os.path.join(args.out, folder, args.set, "results.md"), "w") as f:
         f.write(table + "\n")
+    if args.plot:
+        from ctl_plugin.visualization.map_curves import draw_map_curves
+
+        curves = {row: [evaluation_curve(run_dirs[row, r["seed"]], r["mAP"]) for r in records if r["row"] == row]
+                  for row in rows}
+        draw_map_curves({row: c for row, c in curves.items() if c and all(c)}, args.plot,
+                        f"{args.regime} regime, {args.set} set")
+        print(f"curves drawn in {args.plot}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Drawing functions: picture sizes, border colours by identity, AP against a naive
-count, key-point colours, and CTL's adjacency read out of a model."""
+count, key-point colours, CTL's adjacency read out of a model, and mAP curves."""
 from ctl_plugin.keypoints.skeleton import LINKS
-from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, ranklist
+from ctl_plugin.visualization import adjacency, ap_distribution, keypoints, map_curves, ranklist
 
 import numpy as np
 import pytest
@@ -147,3 +147,13 @@ def test_adjacency_png(tmp_path):
     assert read_png(path).shape[0] > 5 * 28
     with pytest.raises(ValueError, match="5 node names"):
         adjacency.draw_adjacency(np.eye(4), adjacency.NODE_NAMES["s3"], "A^m", path)
+
+
+def test_map_curves_draw_the_mean_over_seeds_at_shared_iterations(tmp_path):
+    curves = {"baseline": [[[96, 60.0], [192, 70.0], [384, 80.0]], [[96, 50.0], [192, 74.0], [384, 78.0]]],
+              "ctl": [[[96, 40.0], [384, 90.0]], [[96, 42.0], [288, 1.0], [384, 86.0]]]}
+    path = tmp_path / "curves.png"
+    means = map_curves.draw_map_curves(curves, path, "title", size_px=(300, 400))
+    assert means == {"baseline": [[96, 55.0], [192, 72.0], [384, 79.0]], "ctl": [[96, 41.0], [384, 88.0]]}
+    image = read_png(path)
+    assert image.shape == (300, 400, 3) and image.std() > 10  # lines, not a blank page
