@@ -165,6 +165,10 @@ def add_ctl_config(cfg):
     # BatchNorm whose weight starts at 0, so that V_f^a and V_f^c start equal to V_f^g, the
     # feature VideoBaseline takes from the same backbone; "mean": the mean over the parts.
     _C.CTL.FUSION.PART_TERM = "sum"
+    # A fixed factor on the output of a gated part term ("zero_scale", "zero_bn"): Adam moves
+    # the gate's parameters by about the learning rate per step, so this multiplies how far
+    # the gate can open in a run's budget (docs/ctl_study.md). 1 leaves the gate as it is.
+    _C.CTL.FUSION.GATE_GAIN = 1.0
     # Losses of Eq. 9 beyond fast-reid's.
     _C.CTL.LOSSES = CN()
     # lambda_3 of Eq. 9: weight of the diversity loss of Eq. 8.

@@ -71,7 +71,7 @@ def check_keypoints(cfg):
 def check_ctl(cfg):
     from .modeling.graph.cross_scale import EMBEDDING_BNS
     from .modeling.graph.ctl_graph import GCL_MODES
-    from .modeling.graph.fusion import BRANCHES, PART_TERMS
+    from .modeling.graph.fusion import BRANCHES, GATED_PART_TERMS, PART_TERMS
 
     c, seq_len = cfg.CTL, cfg.VIDEO.TRAIN.SEQ_LEN
     _require(c.GCL.MODE in GCL_MODES, "CTL.GCL.MODE", c.GCL.MODE, f"one of {GCL_MODES}")
@@ -94,6 +94,9 @@ def check_ctl(cfg):
     _require(c.FUSION.INFERENCE_BRANCH in BRANCHES, "CTL.FUSION.INFERENCE_BRANCH", c.FUSION.INFERENCE_BRANCH,
              f"one of {BRANCHES}")
     _require(c.FUSION.PART_TERM in PART_TERMS, "CTL.FUSION.PART_TERM", c.FUSION.PART_TERM, f"one of {PART_TERMS}")
+    _require(c.FUSION.GATE_GAIN > 0 and (c.FUSION.GATE_GAIN == 1 or c.FUSION.PART_TERM in GATED_PART_TERMS),
+             "CTL.FUSION.GATE_GAIN", c.FUSION.GATE_GAIN,
+             f"a factor > 0, other than 1 only with a gated CTL.FUSION.PART_TERM {GATED_PART_TERMS}")
     _require(c.LOSSES.DIV_SCALE >= 0, "CTL.LOSSES.DIV_SCALE", c.LOSSES.DIV_SCALE, "a weight >= 0")
     if cfg.MODEL.META_ARCHITECTURE != "CTL":
         return

@@ -1,7 +1,7 @@
 """CTL.FUSION.PART_TERM: the gated part terms start at 0, so that at iteration 0 CTL's test
 feature is VideoBaseline's feature of the same backbone, and each fusion rule equals a direct
 computation of its formula."""
-from ctl_plugin.modeling.graph.fusion import PART_TERMS, FusionBlock
+from ctl_plugin.modeling.graph.fusion import GATED_PART_TERMS, PART_TERMS, FusionBlock
 
 import pytest
 import torch
@@ -9,7 +9,7 @@ from fastreid.modeling.meta_arch import build_model
 
 from tests.modeling.test_ctl_model import batch, tiny_cfg, train_losses
 
-GATED = ("zero_scale", "zero_bn")
+GATED = GATED_PART_TERMS
 
 
 def ctl_and_baseline(part_term, branch):
@@ -121,3 +121,30 @@ def test_no_part_term_is_three_heads_on_the_global_feature():
     losses = train_losses(ctl, batch())
     losses["loss_div"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in ctl.graph.parameters())
+
+
+@pytest.mark.parametrize("part_term", GATED)
+def test_gate_gain_multiplies_the_gated_term_and_its_parameters_gradient(part_term):
+    """CTL.FUSION.GATE_GAIN k: still shut at initialisation; with the same parameters the part
+    term is k times larger, and so is every gate parameter's gradient (Adam then moves the
+    gate k times faster)."""
+    torch.manual_seed(0)
+    global_feat, parts = torch.randn(4, 3, 12), torch.randn(4, 3, 5, 12)
+    plain, gained = FusionBlock(12, 5, part_term).train(), FusionBlock(12, 5, part_term, gate_gain=10.0).train()
+    out = gained(global_feat, parts)
+    for b in "ac":
+        torch.testing.assert_close(out[b], out["g"])
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.uniform_(0.5, 1.5)
+    gained.load_state_dict(plain.state_dict())
+    outs = [f(global_feat, parts) for f in (plain, gained)]
+    for b in "ac":
+        torch.testing.assert_close(outs[1][b] - outs[1]["g"], 10 * (outs[0][b] - outs[0]["g"]), rtol=1e-5, atol=1e-5)
+    weights = torch.randn(4, 12)  # a loss linear in V_f^a: its gradient on V_f^a is the same for both
+    for o in outs:
+        (o["a"] * weights).sum().backward()
+    grads = [dict((n, p.grad) for n, p in f.named_parameters() if n.startswith("gate_a")) for f in (plain, gained)]
+    assert grads[0]
+    for name, g in grads[0].items():
+        torch.testing.assert_close(grads[1][name], 10 * g, rtol=1e-4, atol=1e-4)

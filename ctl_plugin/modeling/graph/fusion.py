@@ -6,16 +6,22 @@ from torch import nn
 BRANCHES = ("g", "a", "c")
 # How the part term enters V_f^a and V_f^c (CTL.FUSION.PART_TERM); see `FusionBlock`.
 PART_TERMS = ("sum", "zero_scale", "zero_bn", "mean", "none")
+GATED_PART_TERMS = ("zero_scale", "zero_bn")  # the ones with a learnable gate that starts at 0
 
 
 class PartGate(nn.Module):
     """The part term of one branch, [B, T, D] -> [B, T, D], as CTL.FUSION.PART_TERM says:
     "sum" and "mean" pass it on; "zero_scale" multiplies it by one learnable scalar
     initialised at 0; "zero_bn" is a BatchNorm over D whose weight starts at 0; "none" drops
-    it (a control, not the paper: every branch is then V_f^g with its own head)."""
+    it (a control, not the paper: every branch is then V_f^g with its own head).
 
-    def __init__(self, part_term, dim):
+    `gain` (CTL.FUSION.GATE_GAIN) is a fixed factor on a gate's output, so on its parameters:
+    Adam moves a parameter by about the learning rate per step whatever its gradient's size,
+    so a gate that starts at 0 can open at most gain x (sum of the learning rates) in a run."""
+
+    def __init__(self, part_term, dim, gain=1.0):
         super().__init__()
+        self.gain = float(gain)
         self.off = part_term == "none"
         self.scale = nn.Parameter(torch.zeros(())) if part_term == "zero_scale" else None
         self.norm = None
@@ -27,9 +33,9 @@ class PartGate(nn.Module):
         if self.off:
             return torch.zeros_like(x)
         if self.scale is not None:
-            return self.scale * x
+            return self.gain * self.scale * x
         if self.norm is not None:
-            return self.norm(x.flatten(0, 1)).view_as(x)
+            return self.gain * self.norm(x.flatten(0, 1)).view_as(x)
         return x
 
 
@@ -52,18 +58,18 @@ class FusionBlock(nn.Module):
     from the same backbone, and the gates learn how much of the parts to add. "mean"
     averages the N parts instead of summing them. "none" is the study's control for what
     CTL's training adds without its parts: V_f^a = V_f^c = V_f^g, each with its own head
-    and losses (L_div still trains the graph).
+    and losses (L_div still trains the graph). `gate_gain`: see `PartGate`.
     """
 
-    def __init__(self, channels, num_parts, part_term="sum"):
+    def __init__(self, channels, num_parts, part_term="sum", gate_gain=1.0):
         super().__init__()
         if part_term not in PART_TERMS:
             raise ValueError(f"CTL.FUSION.PART_TERM: expected one of {PART_TERMS}, got {part_term!r}")
         self.reduce = nn.Linear(channels, channels // num_parts, bias=False)  # g_c
         self.channels = channels
         self.part_mean = part_term == "mean"
-        self.gate_a = PartGate(part_term, channels)
-        self.gate_c = PartGate(part_term, num_parts * (channels // num_parts))
+        self.gate_a = PartGate(part_term, channels, gate_gain)
+        self.gate_c = PartGate(part_term, num_parts * (channels // num_parts), gate_gain)
 
     def forward(self, global_feat, parts, branches=BRANCHES):
         out = {}

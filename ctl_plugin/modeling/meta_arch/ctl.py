@@ -45,7 +45,7 @@ class CTL(VideoBaseline):
             cs_layers=c.CROSS_SCALE.NUM_LAYERS, alpha=c.CROSS_SCALE.ALPHA,
             embed_dim=c.CROSS_SCALE.EMBED_DIM,
             embedding_bn_per_scale=c.CROSS_SCALE.EMBEDDING_BN == "per_scale")
-        return dict(base, graph=graph, fusion=FusionBlock(channels, 5, c.FUSION.PART_TERM),
+        return dict(base, graph=graph, fusion=FusionBlock(channels, 5, c.FUSION.PART_TERM, c.FUSION.GATE_GAIN),
                     keypoint_heatmaps=build_keypoint_heatmaps(cfg),
                     inference_branch=c.FUSION.INFERENCE_BRANCH, div_scale=c.LOSSES.DIV_SCALE)
 
