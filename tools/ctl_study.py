@@ -67,6 +67,8 @@ ROWS = {  # name: (config, keys), in the order they are run
     "CTL, part term through a BN whose weight starts at 0": (CTL, ["CTL.FUSION.PART_TERM", "zero_bn"]),
     "CTL, no part term (control: three heads on V_f^g)": (CTL, ["CTL.FUSION.PART_TERM", "none"]),
     "CTL, BN gate at 0 with gain 10": (CTL, ["CTL.FUSION.PART_TERM", "zero_bn", "CTL.FUSION.GATE_GAIN", "10.0"]),
+    "CTL, part term x scalar initialised at 0": (CTL, ["CTL.FUSION.PART_TERM", "zero_scale"]),
+    "CTL, mean over parts": (CTL, ["CTL.FUSION.PART_TERM", "mean"]),
 }
 FREEZE_WARM_UP = ["MODEL.FREEZE_LAYERS", "['backbone']", "SOLVER.FREEZE_ITERS", "48"]  # 4 epochs of 12 iterations
 PRETRAINED_ROWS = {
@@ -83,8 +85,6 @@ PRETRAINED_ROWS = {
     "CTL, scalar at 0, backbone frozen for 4 epochs": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_scale",
                                                                         *FREEZE_WARM_UP]),
     "CTL as shipped, backbone frozen for 4 epochs": (PRETRAINED_CTL, FREEZE_WARM_UP),
-    "CTL, BN gate at 0 with gain 10": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_bn",
-                                                        "CTL.FUSION.GATE_GAIN", "10.0"]),
     "VideoBaseline, heads lr x 10": (PRETRAINED_BASELINE, ["SOLVER.HEADS_LR_FACTOR", "10.0"]),
     "VideoBaseline, backbone frozen for 4 epochs": (PRETRAINED_BASELINE, FREEZE_WARM_UP),
 }
