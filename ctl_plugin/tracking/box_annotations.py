@@ -17,10 +17,9 @@ def _frames(path):
         return json.load(f).get("frames", {})
 
 
-def read_box_annotations(path):
-    """{frame index: (people [n, 4], ignore [m, 4])}, boxes x1 y1 x2 y2 in frame pixels."""
+def _boxes(path, frames):
     out = {}
-    for frame, entry in _frames(path).items():
+    for frame, entry in frames.items():
         try:
             people, ignore = (np.asarray(entry[k], np.float32).reshape(-1, 4) for k in ("person", "ignore"))
         except (KeyError, TypeError, ValueError) as e:
@@ -34,13 +33,18 @@ def read_box_annotations(path):
     return out
 
 
+def read_box_annotations(path):
+    """{frame index: (people [n, 4], ignore [m, 4])}, boxes x1 y1 x2 y2 in frame pixels."""
+    return _boxes(path, _frames(path))
+
+
 def read_annotated_tracks(path):
     """The annotations as ground truth of tracks, frames 1-based as in MOTChallenge files:
     ({frame: (ids [n], boxes [n, 4] left top width height)}, {frame: ignore regions [m, 4]
     x1 y1 x2 y2}); every annotated frame is a key of both, with people or without."""
-    boxes, entries = read_box_annotations(path), _frames(path)
+    entries = _frames(path)
     gt, ignore = {}, {}
-    for frame, (people, regions) in boxes.items():
+    for frame, (people, regions) in _boxes(path, entries).items():
         ids = entries[str(frame)].get("person_ids")
         if ids is None or len(ids) != len(people) or len(set(ids)) != len(ids):
             raise ValueError(f"{path}: frame {frame}: expected 'person_ids', one distinct id per person box "
