@@ -4,7 +4,8 @@ model's forward alone and the loader alone, per video model.
 Writes a synthetic MARS-layout set (JPEG frames, the generator's ground-truth key-point
 cache) into a temporary data root, builds each model with random heads (VideoBaseline
 and CTL: `configs/Demo/*_Synthetic.yml`, the ImageNet MobileNetV2 at 128 x 64; GRL and
-STMN: their base configs on ResNet --resnet-depth, random weights, same frames), then
+STMN: their base configs on ResNet --resnet-depth, random weights, same frames; VideoBaseline's
+and CTL's test clips of --frames frames, default 6, the paper's T, where the demo uses 4), then
 times, after one untimed pass of every stage (oneDNN builds its kernels for each new batch
 shape on first use), interleaved over --rounds rounds (the stages' order rotating each round):
 
@@ -62,6 +63,8 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     p.add_argument("--size", type=int, nargs=2, default=[128, 64], metavar=("H", "W"),
                    help="frame height and width, of the data and INPUT.SIZE_TEST (default: the demo's 128 64)")
+    p.add_argument("--frames", type=int, default=6,
+                   help="VideoBaseline's and CTL's VIDEO.TEST.SEQ_LEN (default 6, the paper's T)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--workers", type=int, default=None, help="VIDEO.TEST.NUM_WORKERS (default: the config's)")
     p.add_argument("--resnet-depth", default="18x", choices=["18x", "50x"], help="GRL's and STMN's backbone")
@@ -73,6 +76,8 @@ def model_cfg(name, args):
     cfg = build_cfg(CONFIGS[name])
     opts = ["MODEL.DEVICE", "cpu", "MODEL.HEADS.NUM_CLASSES", 2, "DATASETS.TESTS", ("SyntheticMARS",),
             "INPUT.SIZE_TEST", list(args.size), "INPUT.SIZE_TRAIN", list(args.size)]
+    if name in ("VideoBaseline", "CTL"):
+        opts += ["VIDEO.TEST.SEQ_LEN", args.frames]
     if name in ("GRL", "STMN"):  # the demo's frames and batches, their own model on a ResNet
         demo = build_cfg(CONFIGS["VideoBaseline"])
         opts += ["MODEL.BACKBONE.DEPTH", args.resnet_depth, "MODEL.BACKBONE.PRETRAIN", False,

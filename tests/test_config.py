@@ -39,6 +39,14 @@ def test_dataset_leaves_hold_only_what_differs_from_their_base():
             leaf.SOLVER.MAX_EPOCH, leaf.SOLVER.BASE_LR) == (2, 3, 0.3, 240, 0.0003)
 
 
+@pytest.mark.parametrize("name", ["CTL_MARS.yml", "CTL_LSVID.yml", "CTL_iLIDSVID.yml", "Demo/CTL_Synthetic.yml"])
+def test_ctl_on_an_imagenet_backbone_starts_its_part_terms_shut(name):
+    """docs/ctl.md choice 17: from ImageNet the part terms start behind a BN gate at 0."""
+    cfg = build_cfg(os.path.join(ROOT, "configs", name))
+    assert cfg.MODEL.BACKBONE.PRETRAIN and cfg.CTL.FUSION.PART_TERM == "zero_bn"
+    assert build_cfg(None).CTL.FUSION.PART_TERM == "sum"  # the paper's text, the default
+
+
 def test_renamed_keys_name_the_new_key():
     with pytest.raises(KeyError, match="KEYPOINTS.ESTIMATOR was renamed to KEYPOINTS.CACHE_ESTIMATOR"):
         build_cfg(None, ["KEYPOINTS.ESTIMATOR", "mediapipe"])
