@@ -44,7 +44,10 @@ def test_ctl_on_an_imagenet_backbone_starts_its_part_terms_shut(name):
     """docs/ctl.md choice 17: from ImageNet the part terms start behind a BN gate at 0."""
     cfg = build_cfg(os.path.join(ROOT, "configs", name))
     assert cfg.MODEL.BACKBONE.PRETRAIN and cfg.CTL.FUSION.PART_TERM == "zero_bn"
-    assert build_cfg(None).CTL.FUSION.PART_TERM == "sum"  # the paper's text, the default
+
+
+def test_the_default_part_term_is_the_papers_plain_sum():
+    assert build_cfg(None).CTL.FUSION.PART_TERM == "sum"
 
 
 def test_renamed_keys_name_the_new_key():
