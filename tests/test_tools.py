@@ -81,3 +81,26 @@ def test_ctl_study_curve_ends_with_the_final_evaluation(tmp_path):
     assert study.evaluation_curve(str(tmp_path)) == [[96, 66.3], [192, 72.9]]
     assert study.evaluation_curve(str(tmp_path), 77.6) == [[96, 66.3], [192, 72.9], [384, 77.6]]
     assert study.evaluation_curve(str(tmp_path / "missing"), 77.6) == []
+
+
+def test_ctl_study_report_pairs_the_rows_by_seed(tmp_path, capsys):
+    """--report trains nothing; each later row's mAP minus the first row's, over the seeds both have."""
+    study = load_tool(os.path.join(ROOT, "tools", "ctl_study.py"))
+    ctl = "CTL, part term through a BN whose weight starts at 0"
+    rows = {"VideoBaseline": [80.0, 84.0, 90.0], ctl: [81.0, 88.0]}
+    for row, maps in rows.items():
+        for seed, m in enumerate(maps):
+            run_dir = tmp_path / "pretrained" / "study" / study.slug(row) / f"seed{seed}"
+            run_dir.mkdir(parents=True)
+            (run_dir / "results.json").write_text(json.dumps(
+                {"row": row, "seed": seed, "Rank-1": m + 1, "mAP": m, "seconds": 60.0, "keys": []}))
+    study.main(["--regime", "pretrained", "--rows", *rows, "--seeds", "0", "1", "2", "3", "--report",
+                "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert out.startswith("5 runs done, 0 to run")
+    table = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in out.splitlines()
+             if line.startswith("| ") and "±" in line}
+    assert table["VideoBaseline"] == ["85.7 ± 5.0", "84.7 ± 5.0", "", "", "3", "1.0"]
+    # seeds 0 and 1: differences 1.0 and 4.0
+    assert table[ctl] == ["85.5 ± 4.9", "84.5 ± 4.9", "", "2.5 ± 2.1 (2)", "2", "1.0"]
+    assert not (tmp_path / "data").exists()  # no set generated, nothing trained

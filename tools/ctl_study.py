@@ -11,15 +11,18 @@ MobileNetV2 fine-tuned, configs/Study/Pretrained), each with its own rows.
     python tools/ctl_study.py --regime pretrained --set tuning --seeds 0
     python tools/ctl_study.py --list                       # the rows and their keys
     python tools/ctl_study.py --rows "VideoBaseline" --plot curves.png   # and their mAP curves
+    python tools/ctl_study.py --regime pretrained --seeds 0 1 2 3 --report  # the runs done so far; trains nothing
 
 Both sets come from the project's generator with fixed seeds (48 training and 48 test
 identities, occlusion on), and are written under --out on first use. Every run is a
 `train_net.py` training (configs/Study/*.yml plus the row's keys, SEED = the seed) whose
 results land in <out>/<set>/<row>/seed<k>/results.json; finished runs are not redone,
 so the command resumes where it stopped. CTL runs also record the mAP of each fused
-branch (g, a, c) as the test feature. The table is printed and written to
-<out>/<set>/results.md (<out>/pretrained/<set>/... for the pretrained regime), with the
-mAP of every evaluation during training (TEST.EVAL_PERIOD) in each run's record.
+branch (g, a, c) as the test feature. Every row after the first is compared with the first
+seed by seed: the mean +- std of its mAP minus the first row's, over the seeds both have.
+The table is printed and written to <out>/<set>/results.md (<out>/pretrained/<set>/...
+for the pretrained regime), with the mAP of every evaluation during training
+(TEST.EVAL_PERIOD) in each run's record.
 """
 import argparse
 import hashlib
@@ -195,19 +198,30 @@ def mean_std(values):
     return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values) if len(values) > 1 else 0:.1f}"
 
 
+def paired_difference(runs, reference):
+    """mean +- std over the seeds both lists of records have of (run's mAP - reference's mAP), and
+    how many seeds that is; "" when they share no seed."""
+    base = {r["seed"]: r["mAP"] for r in reference}
+    diffs = [r["mAP"] - base[r["seed"]] for r in runs if r["seed"] in base]
+    return f"{mean_std(diffs)} ({len(diffs)})" if diffs else ""
+
+
 def report(records, rows):
-    table = []
+    table, first = [], None
     for row in rows:
         runs = [r for r in records if r["row"] == row]
         if not runs:
             continue
+        first = first or runs
         branches = ""
         if all("branches" in r for r in runs):
             branches = " / ".join(f"{statistics.fmean(r['branches'][b] for r in runs):.1f}" for b in "gac")
         table.append([row, mean_std([r["Rank-1"] for r in runs]), mean_std([r["mAP"] for r in runs]),
-                      branches, len(runs), f"{statistics.fmean(r['seconds'] for r in runs) / 60:.1f}"])
-    return tabulate(table, headers=["row", "Rank-1", "mAP", "mAP of V_f^g / V_f^a / V_f^c", "seeds",
-                                    "min/run"], tablefmt="github")
+                      branches, "" if runs is first else paired_difference(runs, first), len(runs),
+                      f"{statistics.fmean(r['seconds'] for r in runs) / 60:.1f}"])
+    return tabulate(table, headers=["row", "Rank-1", "mAP", "mAP of V_f^g / V_f^a / V_f^c",
+                                    "mAP - first row's (seeds)", "seeds", "min/run"],
+                    tablefmt="github", disable_numparse=True)
 
 
 def main(argv=None):
@@ -222,6 +236,7 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(ROOT, "logs", "ctl_study"))
     p.add_argument("--list", action="store_true", help="print the rows and their keys, then exit")
     p.add_argument("--plot", metavar="PNG", help="draw the rows' mAP against training iterations")
+    p.add_argument("--report", action="store_true", help="train nothing: report (and --plot) the runs already done")
     args = p.parse_args(argv)
     baseline, ctl, regime_rows, folder = REGIMES[args.regime]
     regime_rows = dict(regime_rows)
@@ -240,7 +255,7 @@ def main(argv=None):
     unknown = [r for r in rows if r not in regime_rows]
     if unknown:
         p.error(f"unknown rows {unknown}; see --list")
-    data_root = set_root(args.out, args.set)
+    data_root = None if args.report else set_root(args.out, args.set)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     jobs, records, run_dirs = [], [], {}
     for row in rows:
@@ -250,7 +265,7 @@ def main(argv=None):
             if os.path.exists(done):
                 with open(done) as f:
                     records.append(json.load(f))
-            else:
+            elif not args.report:
                 jobs.append((row, regime_rows[row], seed, data_root, run_dir, threads))
     total = len(records) + len(jobs)
     print(f"{len(records)} runs done, {len(jobs)} to run, {args.jobs} at a time")
@@ -263,6 +278,7 @@ def main(argv=None):
                   f"mAP {record['mAP']:.1f} ({record['seconds'] / 60:.1f} min)", flush=True)
     table = report(records, rows)
     print(table)
+    os.makedirs(os.path.join(args.out, folder, args.set), exist_ok=True)
     with open(os.path.join(args.out, folder, args.set, "results.md"), "w") as f:
         f.write(table + "\n")
     if args.plot:
