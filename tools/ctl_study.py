@@ -80,6 +80,8 @@ PRETRAINED_ROWS = {
     "CTL, part term x scalar initialised at 0": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_scale"]),
     "CTL, part term through a BN whose weight starts at 0": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_bn"]),
     "CTL, mean over parts": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "mean"]),
+    "Table 3 Basel+ContRe+3D, BN gate at 0": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_bn",
+                                                               "CTL.CROSS_SCALE.ENABLED", "False"]),
     "CTL, no part term (control: three heads on V_f^g)": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "none"]),
     "CTL, BN weight at 0, heads lr x 10": (PRETRAINED_CTL, ["CTL.FUSION.PART_TERM", "zero_bn",
                                                             "SOLVER.HEADS_LR_FACTOR", "10.0"]),
